@@ -1,0 +1,21 @@
+// Package harness is cleval's driver: Run trains a strategy on a stream and
+// evaluates the model on every experience on the schedule of the
+// configuration, handing every record to a Recorder. The driver owns the
+// loop, the iteration clock, the evaluation schedule, seeding and
+// cancellation; the strategy only performs updates.
+//
+// Evaluation schedule (t counts updates; e_k is t after the last update of
+// experience k):
+//
+//   - at t = 0, e_1, ..., e_T the accuracy matrix: every experience's full
+//     test split (row 0 is the randomly initialised model);
+//   - at t = 0, every t that is a multiple of Eval.Every, and every e_k the
+//     continual evaluation: the continual-evaluation subset of each seen
+//     experience (k <= c(t)), and at e_k also of experience k+1 (its
+//     accuracy before its first update, which LCA needs); with
+//     Eval.Experiences = "all", every experience at every point.
+//
+// Every random stream derives from Config.Seed (see streams.NewRand), and
+// the products run on an engine whose results do not depend on its thread
+// count, so the same configuration gives bit-identical records.
+package harness

@@ -1,0 +1,306 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/internal/gemm"
+	"github.com/cleval/cleval/internal/par"
+	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
+)
+
+// Recorder receives everything a run produces, in order: Begin, then
+// evaluation records, accuracy-matrix rows and experience ends as they
+// happen, then End. Slices passed to it are only valid during the call.
+type Recorder interface {
+	Begin(info metrics.RunInfo) error
+	// Evaluations receives the records of one evaluation point (every
+	// evaluated experience of every model variant).
+	Evaluations(recs []metrics.EvalRecord) error
+	// Matrix receives one row of the accuracy matrix for every variant.
+	Matrix(recs []metrics.MatrixRecord) error
+	// ExperienceEnd reports that experience exp ended at iteration t (e_exp).
+	ExperienceEnd(exp, t int) error
+	// End closes the run with its final status; cause is the error that
+	// stopped a failed run.
+	End(status metrics.RunStatus, cause error) error
+}
+
+// Spec is everything Run needs.
+type Spec struct {
+	// Config is the validated configuration (Config.Validate).
+	Config Config
+	// Stream is the stream Config describes (Data.Stream).
+	Stream *streams.Stream
+	// Threads is the number of threads the run computes with (<= 0: all
+	// cores). Records do not depend on it.
+	Threads int
+	// Engine computes the matrix products; nil means cleval's own GEMM
+	// with Threads threads.
+	Engine nn.Engine
+	// CodeVersion is recorded with the run.
+	CodeVersion string
+	// Progress, when not nil, is called after every iteration.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot for progress displays.
+type Progress struct {
+	Experience, Experiences int
+	Iteration, Iterations   int
+	// Acc holds the live model's latest accuracy on each evaluated seen
+	// experience (index k-1 for experience k).
+	Acc []float64
+}
+
+// Result summarises a finished run.
+type Result struct {
+	Status     metrics.RunStatus
+	Iterations int
+	// Ends holds e_k for the experiences that ended.
+	Ends []int
+}
+
+// ErrDiverged is returned (wrapped) when a run stopped on a non-finite loss.
+var ErrDiverged = errors.New("training loss is not finite")
+
+// Iterations returns the number of updates each experience gets:
+// Epochs × ceil(train samples / BatchSize).
+func Iterations(cfg *Config, s *streams.Stream) []int {
+	out := make([]int, len(s.Experiences))
+	for i, e := range s.Experiences {
+		out[i] = cfg.Epochs * ((e.Train.Len() + cfg.BatchSize - 1) / cfg.BatchSize)
+	}
+	return out
+}
+
+// Run trains and evaluates one run, handing every record to rec. A
+// cancelled ctx stops the run between iterations with status interrupted.
+// The returned error is nil only for a complete run.
+func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
+	cfg := spec.Config
+	s := spec.Stream
+	if s == nil {
+		return Result{}, errors.New("harness: Spec.Stream is nil")
+	}
+	pool := par.New(spec.Threads)
+	defer pool.Close()
+	eng := spec.Engine
+	if eng == nil {
+		g := gemm.NewContext(pool.Threads())
+		defer g.Close()
+		eng = g
+	}
+	strat, err := strategies.New(cfg.Strategy, cfg.StrategyParams)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	sizes := append([]int{s.InputDim}, cfg.Hidden...)
+	sizes = append(sizes, s.NumClasses)
+	model, err := nn.NewMLP(sizes, eng, pool)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	model.Init(streams.NewRand(cfg.Seed, streams.RandInit))
+	sctx := &strategies.Context{
+		Model:     model,
+		Optimizer: nn.NewSGD(cfg.Optimizer, len(model.Params())),
+		Rand:      streams.NewRand(cfg.Seed, streams.RandStrategy),
+		Stream:    s,
+		BatchSize: cfg.BatchSize,
+	}
+	if err := strat.Setup(sctx); err != nil {
+		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)
+	}
+	ev := newEvaluator(model, s, &cfg.Eval, cfg.Seed)
+	variants := []string{metrics.VariantLive}
+	vp, _ := strat.(strategies.VariantProvider)
+	if vp != nil {
+		for _, v := range vp.Variants() {
+			variants = append(variants, v.Name)
+		}
+	}
+	info := metrics.RunInfo{
+		Preset:         cfg.Preset,
+		Benchmark:      cfg.Benchmark,
+		Strategy:       cfg.Strategy,
+		Seed:           cfg.Seed,
+		Config:         cfg.JSON(),
+		CodeVersion:    spec.CodeVersion,
+		NumExperiences: len(s.Experiences),
+		EvalSubset:     ev.subsetKind,
+		Variants:       variants,
+	}
+	for _, e := range s.Experiences {
+		info.Experiences = append(info.Experiences, metrics.ExperienceInfo{
+			ID: e.ID, Classes: slices.Clone(e.Classes), Task: e.Task,
+			TrainSize: e.Train.Len(), TestSize: e.Test.Len(), EvalSize: ev.size(e.ID),
+		})
+	}
+	if err := rec.Begin(info); err != nil {
+		return Result{}, err
+	}
+	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, sctx: sctx, ev: ev, model: model}
+	res, runErr := d.run(ctx)
+	status := res.Status
+	if err := rec.End(status, runErr); err != nil && runErr == nil {
+		runErr = err
+	}
+	return res, runErr
+}
+
+type driver struct {
+	spec  Spec
+	cfg   *Config
+	rec   Recorder
+	strat strategies.Strategy
+	vp    strategies.VariantProvider
+	sctx  *strategies.Context
+	ev    *evaluator
+	model *nn.MLP
+	recs  []metrics.EvalRecord
+	mrecs []metrics.MatrixRecord
+	prog  Progress
+}
+
+func (d *driver) run(ctx context.Context) (Result, error) {
+	s := d.spec.Stream
+	T := len(s.Experiences)
+	iters := Iterations(d.cfg, s)
+	total := 0
+	for _, n := range iters {
+		total += n
+	}
+	d.prog = Progress{Experiences: T, Iterations: total, Acc: make([]float64, T)}
+	res := Result{Status: metrics.RunRunning}
+	fail := func(err error) (Result, error) {
+		res.Status = metrics.RunFailed
+		return res, err
+	}
+	if err := d.matrix(0); err != nil {
+		return fail(err)
+	}
+	if err := d.point(0, 1, false); err != nil {
+		return fail(err)
+	}
+	shuffle := streams.NewRand(d.cfg.Seed, streams.RandShuffle)
+	batch := &streams.Batch{
+		X: make([]float32, d.cfg.BatchSize*s.InputDim),
+		Y: make([]int32, d.cfg.BatchSize),
+	}
+	t := 0
+	for k, exp := range s.Experiences {
+		d.sctx.Current = exp
+		d.prog.Experience = exp.ID
+		if err := d.strat.BeforeExperience(d.sctx, exp); err != nil {
+			return fail(fmt.Errorf("harness: strategy %s: experience %d: %w", d.cfg.Strategy, exp.ID, err))
+		}
+		loader := streams.NewLoader(exp.Train, d.cfg.BatchSize, shuffle)
+		for i := range iters[k] {
+			if err := ctx.Err(); err != nil {
+				res.Status = metrics.RunInterrupted
+				res.Iterations = t
+				return res, fmt.Errorf("harness: run interrupted at iteration %d: %w", t, err)
+			}
+			loader.Next(batch)
+			batch.Experience = exp.ID
+			d.sctx.Iteration = t
+			out, err := d.strat.Step(d.sctx, batch)
+			if err != nil {
+				return fail(fmt.Errorf("harness: strategy %s: iteration %d: %w", d.cfg.Strategy, t+1, err))
+			}
+			if !strategies.Finite(out.Loss) {
+				res.Status = metrics.RunDiverged
+				res.Iterations = t
+				return res, fmt.Errorf("harness: iteration %d: loss %v: %w", t+1, out.Loss, ErrDiverged)
+			}
+			t++
+			d.sctx.Iteration = t
+			if t%d.cfg.Eval.Every == 0 && i+1 < iters[k] {
+				if err := d.point(t, exp.ID, false); err != nil {
+					return fail(err)
+				}
+			}
+			if d.spec.Progress != nil {
+				d.prog.Iteration = t
+				d.spec.Progress(d.prog)
+			}
+		}
+		if err := d.strat.AfterExperience(d.sctx, exp); err != nil {
+			return fail(fmt.Errorf("harness: strategy %s: end of experience %d: %w", d.cfg.Strategy, exp.ID, err))
+		}
+		if err := d.point(t, exp.ID, true); err != nil {
+			return fail(err)
+		}
+		if err := d.matrix(exp.ID); err != nil {
+			return fail(err)
+		}
+		if err := d.rec.ExperienceEnd(exp.ID, t); err != nil {
+			return fail(err)
+		}
+		res.Ends = append(res.Ends, t)
+		res.Iterations = t
+		if d.spec.Progress != nil {
+			d.prog.Iteration = t
+			d.spec.Progress(d.prog)
+		}
+	}
+	res.Status = metrics.RunComplete
+	return res, nil
+}
+
+// variantParams calls fn for the live model and every variant.
+func (d *driver) variantParams(fn func(name string, params []float32)) {
+	fn(metrics.VariantLive, d.model.Params())
+	if d.vp != nil {
+		for _, v := range d.vp.Variants() {
+			fn(v.Name, v.Params)
+		}
+	}
+}
+
+// point runs the continual evaluation at iteration t while experience c is
+// trained; end marks the evaluation at an experience end.
+func (d *driver) point(t, c int, end bool) error {
+	T := len(d.spec.Stream.Experiences)
+	lo, hi := 1, c
+	switch {
+	case d.cfg.Eval.Experiences == EvalAll:
+		hi = T
+	case end && c < T:
+		hi = c + 1
+	}
+	d.ev.prepare(lo, hi)
+	d.recs = d.recs[:0]
+	d.variantParams(func(name string, params []float32) {
+		for k := lo; k <= hi; k++ {
+			d.recs = append(d.recs, metrics.EvalRecord{Iteration: t, Training: c, Evaluated: k, Variant: name, Subset: d.ev.subsetKind})
+		}
+		d.ev.run(params, lo, hi, d.recs[len(d.recs)-(hi-lo+1):])
+		if name == metrics.VariantLive {
+			for _, r := range d.recs[len(d.recs)-(hi-lo+1):] {
+				if r.Evaluated <= c {
+					d.prog.Acc[r.Evaluated-1] = r.Accuracy()
+				}
+			}
+		}
+	})
+	return d.rec.Evaluations(d.recs)
+}
+
+// matrix evaluates row i of the accuracy matrix.
+func (d *driver) matrix(i int) error {
+	d.mrecs = d.mrecs[:0]
+	d.variantParams(func(name string, params []float32) {
+		for _, e := range d.spec.Stream.Experiences {
+			correct, total, loss := d.ev.full(params, e)
+			d.mrecs = append(d.mrecs, metrics.MatrixRecord{Row: i, Col: e.ID, Variant: name, Correct: correct, Total: total, LossSum: loss})
+		}
+	})
+	return d.rec.Matrix(d.mrecs)
+}

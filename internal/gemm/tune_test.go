@@ -1,0 +1,105 @@
+//go:build linux
+
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func threadCPU() float64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		panic(err)
+	}
+	return float64(ts.Sec) + float64(ts.Nsec)*1e-9
+}
+
+// TestTune (GEMM_TUNE="kc,mc kc,mc ...") measures single-thread GFLOPS per
+// CPU second of each blocking on the benchmark shapes, interleaved.
+func TestTune(t *testing.T) {
+	spec := os.Getenv("GEMM_TUNE")
+	if spec == "" {
+		t.Skip("set GEMM_TUNE")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	type cfg struct{ kc, mc, direct int }
+	var cfgs []cfg
+	for _, f := range strings.Fields(spec) {
+		p := strings.Split(f+",0", ",")
+		kc, _ := strconv.Atoi(p[0])
+		mc, _ := strconv.Atoi(p[1])
+		direct, _ := strconv.Atoi(p[2])
+		cfgs = append(cfgs, cfg{kc, mc, direct})
+	}
+	filter := os.Getenv("GEMM_SHAPES")
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range benchShapes {
+		name := fmt.Sprintf("%s_%dx%dx%d", layout(s.tA, s.tB), s.m, s.k, s.n)
+		if filter != "" && !strings.Contains(name, filter) {
+			continue
+		}
+		a := make([]float32, s.m*s.k)
+		bb := make([]float32, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		for i := range a {
+			a[i] = rng.Float32()
+		}
+		for i := range bb {
+			bb[i] = rng.Float32()
+		}
+		lda, ldb := s.k, s.n
+		if s.tA {
+			lda = s.m
+		}
+		if s.tB {
+			ldb = s.k
+		}
+		best := make([]float64, len(cfgs))
+		ctxs := make([]*Context, len(cfgs))
+		for i, cf := range cfgs {
+			ks := availableKernels()[0]
+			for _, k := range availableKernels() {
+				if k.name == os.Getenv("GEMM_KERNEL") {
+					ks = k
+				}
+			}
+			ctxs[i] = newContext(1, ks)
+			ctxs[i].native = true
+			ctxs[i].e.directA = cf.direct == 0
+			if cf.kc > 0 {
+				ctxs[i].e.kcMax = cf.kc
+			}
+			if cf.mc > 0 {
+				ctxs[i].e.mcMax = cf.mc
+			}
+			best[i] = 1e9
+		}
+		flops := 2 * float64(s.m*s.n*s.k)
+		reps := max(1, int(3e8/flops))
+		for round := 0; round < 7; round++ {
+			for i, ctx := range ctxs {
+				ctx.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				t0 := threadCPU()
+				for r := 0; r < reps; r++ {
+					ctx.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+				best[i] = min(best[i], (threadCPU()-t0)/float64(reps))
+			}
+		}
+		line := fmt.Sprintf("%-18s", name)
+		for i, cf := range cfgs {
+			line += fmt.Sprintf("  %d,%d,%d:%6.1f", cf.kc, cf.mc, cf.direct, flops/best[i]/1e9)
+			ctxs[i].Close()
+		}
+		t.Log(line)
+	}
+}

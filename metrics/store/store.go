@@ -1,0 +1,430 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/cleval/cleval/metrics"
+)
+
+// SchemaVersion is the version of the schema this package writes.
+const SchemaVersion = 1
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+	id              INTEGER PRIMARY KEY,
+	key             TEXT NOT NULL,
+	preset          TEXT NOT NULL,
+	benchmark       TEXT NOT NULL,
+	strategy        TEXT NOT NULL,
+	seed            INTEGER NOT NULL,
+	config          TEXT NOT NULL,
+	code_version    TEXT NOT NULL,
+	status          TEXT NOT NULL CHECK (status IN ('running','complete','failed','interrupted','diverged')),
+	error           TEXT,
+	num_experiences INTEGER NOT NULL,
+	eval_subset     TEXT NOT NULL,
+	variants        TEXT NOT NULL,
+	iterations      INTEGER NOT NULL DEFAULT 0,
+	host            TEXT NOT NULL,
+	pid             INTEGER NOT NULL,
+	started_at      TEXT NOT NULL,
+	ended_at        TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_key ON runs(key);
+CREATE TABLE IF NOT EXISTS experiences (
+	run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	exp           INTEGER NOT NULL,
+	classes       TEXT NOT NULL,
+	task          INTEGER NOT NULL,
+	train_size    INTEGER NOT NULL,
+	test_size     INTEGER NOT NULL,
+	eval_size     INTEGER NOT NULL,
+	end_iteration INTEGER,
+	PRIMARY KEY (run_id, exp)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS evaluations (
+	run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	variant      TEXT NOT NULL,
+	iteration    INTEGER NOT NULL,
+	eval_exp     INTEGER NOT NULL,
+	training_exp INTEGER NOT NULL,
+	correct      INTEGER NOT NULL,
+	total        INTEGER NOT NULL,
+	loss_sum     REAL NOT NULL,
+	subset       TEXT NOT NULL,
+	PRIMARY KEY (run_id, variant, iteration, eval_exp)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accuracy_matrix (
+	run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	variant  TEXT NOT NULL,
+	row_exp  INTEGER NOT NULL,
+	col_exp  INTEGER NOT NULL,
+	correct  INTEGER NOT NULL,
+	total    INTEGER NOT NULL,
+	loss_sum REAL NOT NULL,
+	PRIMARY KEY (run_id, variant, row_exp, col_exp)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS metrics (
+	run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	variant TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	k       INTEGER NOT NULL DEFAULT 0,
+	j       INTEGER NOT NULL DEFAULT 0,
+	value   REAL,
+	PRIMARY KEY (run_id, variant, name, k, j)
+) WITHOUT ROWID;
+`
+
+// Errors callers branch on.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrSchema      = errors.New("unsupported schema version")
+	ErrNotDatabase = errors.New("not a cleval database")
+	ErrReadOnly    = errors.New("database is read-only")
+	ErrLocked      = errors.New("database is locked")
+)
+
+// DB is an open cleval database.
+type DB struct {
+	db   *sql.DB
+	path string
+}
+
+// Options tunes Open.
+type Options struct {
+	// ReadOnly opens an existing database without writing to it.
+	ReadOnly bool
+	// BusyTimeout is how long a writer waits for a lock; zero means 30 s.
+	BusyTimeout time.Duration
+}
+
+// Open opens (creating when needed, unless ReadOnly) the database at path
+// and checks its schema version.
+func Open(path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", path, err)
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	bt := opts.BusyTimeout
+	if bt == 0 {
+		bt = 30 * time.Second
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(bt.Milliseconds(), 10))
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	if opts.ReadOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+	}
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	sdb.SetMaxOpenConns(1)
+	d := &DB{db: sdb, path: path}
+	if err := d.init(opts.ReadOnly); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Path returns the path the database was opened with.
+func (d *DB) Path() string { return d.path }
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// SQL returns the underlying handle (for read queries by adapters).
+func (d *DB) SQL() *sql.DB { return d.db }
+
+func (d *DB) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrReadonly, sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+			if se.Code == sqlite3.ErrCantOpen {
+				return fmt.Errorf("store: %s: %s: cannot open (missing directory or no permission): %v", d.path, op, err)
+			}
+			return fmt.Errorf("store: %s: %s: %w (check the file and directory permissions): %v", d.path, op, ErrReadOnly, err)
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return fmt.Errorf("store: %s: %s: %w by another process: %v", d.path, op, ErrLocked, err)
+		case sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
+			return fmt.Errorf("store: %s: %s: %w (not SQLite or corrupt): %v", d.path, op, ErrNotDatabase, err)
+		}
+	}
+	return fmt.Errorf("store: %s: %s: %w", d.path, op, err)
+}
+
+func (d *DB) init(readOnly bool) error {
+	ctx := context.Background()
+	var tables int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table'`).Scan(&tables); err != nil {
+		return d.wrap("open", err)
+	}
+	if tables > 0 {
+		var v string
+		err := d.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema_version'`).Scan(&v)
+		if err != nil {
+			if strings.Contains(err.Error(), "no such table") || errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("store: %s: %w (it holds other tables)", d.path, ErrNotDatabase)
+			}
+			return d.wrap("read schema version", err)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n != SchemaVersion {
+			return fmt.Errorf("store: %s: %w %s (this cleval reads version %d)", d.path, ErrSchema, v, SchemaVersion)
+		}
+		if !readOnly {
+			// Take the write lock once, so that a read-only file or
+			// directory is reported now, before any work is done.
+			tx, err := d.db.BeginTx(ctx, nil)
+			if err != nil {
+				return d.wrap("open for writing", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = value WHERE key = 'schema_version'`); err != nil {
+				tx.Rollback()
+				return d.wrap("open for writing", err)
+			}
+			return d.wrap("open for writing", tx.Rollback())
+		}
+		return nil
+	}
+	if readOnly {
+		return fmt.Errorf("store: %s: %w (empty database)", d.path, ErrNotDatabase)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return d.wrap("create schema", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
+		return d.wrap("create schema", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('created_by', 'cleval')`, strconv.Itoa(SchemaVersion)); err != nil {
+		return d.wrap("create schema", err)
+	}
+	return d.wrap("create schema", tx.Commit())
+}
+
+// Run is a stored run.
+type Run struct {
+	ID             int64
+	Key            string
+	Preset         string
+	Benchmark      string
+	Strategy       string
+	Seed           uint64
+	Config         json.RawMessage
+	CodeVersion    string
+	Status         metrics.RunStatus
+	Error          string
+	NumExperiences int
+	EvalSubset     metrics.Subset
+	Variants       []string
+	Iterations     int
+	Host           string
+	PID            int
+	StartedAt      time.Time
+	EndedAt        time.Time // zero while running
+}
+
+const runCols = `id, key, preset, benchmark, strategy, seed, config, code_version, status, coalesce(error, ''), num_experiences, eval_subset, variants, iterations, host, pid, started_at, coalesce(ended_at, '')`
+
+func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+	var (
+		r                 Run
+		seed              int64
+		cfg, vars, st, en string
+		status, subset    string
+	)
+	if err := sc.Scan(&r.ID, &r.Key, &r.Preset, &r.Benchmark, &r.Strategy, &seed, &cfg, &r.CodeVersion, &status, &r.Error, &r.NumExperiences, &subset, &vars, &r.Iterations, &r.Host, &r.PID, &st, &en); err != nil {
+		return Run{}, err
+	}
+	r.Seed = uint64(seed)
+	r.Config = json.RawMessage(cfg)
+	r.Status = metrics.RunStatus(status)
+	r.EvalSubset = metrics.Subset(subset)
+	if err := json.Unmarshal([]byte(vars), &r.Variants); err != nil {
+		return Run{}, fmt.Errorf("run %d: variants: %v", r.ID, err)
+	}
+	r.StartedAt, _ = time.Parse(time.RFC3339Nano, st)
+	if en != "" {
+		r.EndedAt, _ = time.Parse(time.RFC3339Nano, en)
+	}
+	return r, nil
+}
+
+// Runs lists the stored runs in id order.
+func (d *DB) Runs(ctx context.Context) ([]Run, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+runCols+` FROM runs ORDER BY id`)
+	if err != nil {
+		return nil, d.wrap("list runs", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, d.wrap("list runs", err)
+		}
+		out = append(out, r)
+	}
+	return out, d.wrap("list runs", rows.Err())
+}
+
+// Run returns the run with the given id.
+func (d *DB) Run(ctx context.Context, id int64) (Run, error) {
+	r, err := scanRun(d.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("store: %s: run %d: %w", d.path, id, ErrNotFound)
+	}
+	return r, d.wrap(fmt.Sprintf("run %d", id), err)
+}
+
+// Experiences returns the experiences of a run and their end iterations
+// (-1 for experiences that did not end).
+func (d *DB) Experiences(ctx context.Context, runID int64) ([]metrics.ExperienceInfo, []int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT exp, classes, task, train_size, test_size, eval_size, coalesce(end_iteration, -1) FROM experiences WHERE run_id = ? ORDER BY exp`, runID)
+	if err != nil {
+		return nil, nil, d.wrap("experiences", err)
+	}
+	defer rows.Close()
+	var (
+		infos []metrics.ExperienceInfo
+		ends  []int
+	)
+	for rows.Next() {
+		var (
+			e       metrics.ExperienceInfo
+			classes string
+			end     int
+		)
+		if err := rows.Scan(&e.ID, &classes, &e.Task, &e.TrainSize, &e.TestSize, &e.EvalSize, &end); err != nil {
+			return nil, nil, d.wrap("experiences", err)
+		}
+		if err := json.Unmarshal([]byte(classes), &e.Classes); err != nil {
+			return nil, nil, d.wrap("experiences", err)
+		}
+		infos = append(infos, e)
+		ends = append(ends, end)
+	}
+	return infos, ends, d.wrap("experiences", rows.Err())
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Evaluations returns a run's evaluation records of one variant (all
+// variants when variant is ""), ordered by variant, iteration and evaluated
+// experience.
+func (d *DB) Evaluations(ctx context.Context, runID int64, variant string) ([]metrics.EvalRecord, error) {
+	recs, err := evaluations(ctx, d.db, runID, variant)
+	return recs, d.wrap("evaluations", err)
+}
+
+func evaluations(ctx context.Context, q queryer, runID int64, variant string) ([]metrics.EvalRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT iteration, training_exp, eval_exp, variant, correct, total, loss_sum, subset FROM evaluations
+		WHERE run_id = ? AND (? = '' OR variant = ?) ORDER BY variant, iteration, eval_exp`, runID, variant, variant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []metrics.EvalRecord
+	for rows.Next() {
+		var r metrics.EvalRecord
+		var sub string
+		if err := rows.Scan(&r.Iteration, &r.Training, &r.Evaluated, &r.Variant, &r.Correct, &r.Total, &r.LossSum, &sub); err != nil {
+			return nil, err
+		}
+		r.Subset = metrics.Subset(sub)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Matrix returns a run's accuracy-matrix entries of one variant (all when
+// variant is ""), ordered by variant, row and column.
+func (d *DB) Matrix(ctx context.Context, runID int64, variant string) ([]metrics.MatrixRecord, error) {
+	recs, err := matrix(ctx, d.db, runID, variant)
+	return recs, d.wrap("accuracy matrix", err)
+}
+
+func matrix(ctx context.Context, q queryer, runID int64, variant string) ([]metrics.MatrixRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT row_exp, col_exp, variant, correct, total, loss_sum FROM accuracy_matrix
+		WHERE run_id = ? AND (? = '' OR variant = ?) ORDER BY variant, row_exp, col_exp`, runID, variant, variant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []metrics.MatrixRecord
+	for rows.Next() {
+		var r metrics.MatrixRecord
+		if err := rows.Scan(&r.Row, &r.Col, &r.Variant, &r.Correct, &r.Total, &r.LossSum); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Metric is one stored metric value.
+type Metric struct {
+	Variant string
+	Name    string
+	K, J    int
+	Value   float64
+	Null    bool
+}
+
+// Metrics returns a run's metrics ordered by variant, name, k, j.
+func (d *DB) Metrics(ctx context.Context, runID int64) ([]Metric, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT variant, name, k, j, value FROM metrics WHERE run_id = ? ORDER BY variant, name, k, j`, runID)
+	if err != nil {
+		return nil, d.wrap("metrics", err)
+	}
+	defer rows.Close()
+	var out []Metric
+	for rows.Next() {
+		var m Metric
+		var v sql.NullFloat64
+		if err := rows.Scan(&m.Variant, &m.Name, &m.K, &m.J, &v); err != nil {
+			return nil, d.wrap("metrics", err)
+		}
+		m.Value, m.Null = v.Float64, !v.Valid
+		out = append(out, m)
+	}
+	return out, d.wrap("metrics", rows.Err())
+}

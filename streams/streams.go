@@ -1,0 +1,184 @@
+package streams
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/cleval/cleval/datasets"
+)
+
+// Scenario is the continual-learning setting of a stream.
+type Scenario string
+
+const (
+	// ClassIncremental: one output head over all classes; experiences bring
+	// new classes and no task label is given at test time.
+	ClassIncremental Scenario = "class-incremental"
+	// TaskIncremental: each experience has a task label and the model's
+	// output is restricted to that task's classes in training and evaluation.
+	TaskIncremental Scenario = "task-incremental"
+	// DomainIncremental: the label space stays the same, the input
+	// distribution shifts.
+	DomainIncremental Scenario = "domain-incremental"
+)
+
+// View is a subset of a dataset: the samples Data[Index[i]].
+type View struct {
+	Data  *datasets.Dataset
+	Index []int32
+}
+
+// Len returns the number of samples in the view.
+func (v View) Len() int { return len(v.Index) }
+
+// Gather writes the samples at positions pos (indices into v.Index) into dst
+// as float32 rows and their labels into ys (when ys is not nil). It does not
+// allocate once scratch has capacity len(pos); scratch may be nil, in which
+// case a slice is allocated.
+func (v View) Gather(dst []float32, ys []int32, pos []int32, scratch []int32) []int32 {
+	if cap(scratch) < len(pos) {
+		scratch = make([]int32, len(pos))
+	}
+	scratch = scratch[:len(pos)]
+	for i, p := range pos {
+		scratch[i] = v.Index[p]
+	}
+	v.Data.Gather(dst, ys, scratch)
+	return scratch
+}
+
+// Label returns the label of the sample at position p of the view.
+func (v View) Label(p int32) int32 { return v.Data.Labels[v.Index[p]] }
+
+// Experience is one step of a stream.
+type Experience struct {
+	// ID is the 1-based position in the stream.
+	ID int
+	// Classes are the classes present in the experience, ascending.
+	Classes []int32
+	// Task is the task label (0-based); meaningful in task-incremental
+	// streams, equal to ID-1 otherwise.
+	Task int
+	// Train and Test are the experience's samples.
+	Train, Test View
+}
+
+// Stream is a sequence of experiences over one label space.
+type Stream struct {
+	// Name identifies the benchmark, e.g. "split-mnist".
+	Name        string
+	Scenario    Scenario
+	NumClasses  int
+	InputDim    int
+	Experiences []*Experience
+}
+
+// Validate checks the stream's internal consistency.
+func (s *Stream) Validate() error {
+	if len(s.Experiences) == 0 {
+		return fmt.Errorf("streams: %s: no experiences", s.Name)
+	}
+	for i, e := range s.Experiences {
+		if e.ID != i+1 {
+			return fmt.Errorf("streams: %s: experience %d has ID %d", s.Name, i+1, e.ID)
+		}
+		if e.Train.Len() == 0 {
+			return fmt.Errorf("streams: %s: experience %d has no training samples", s.Name, e.ID)
+		}
+		if e.Test.Len() == 0 {
+			return fmt.Errorf("streams: %s: experience %d has no test samples", s.Name, e.ID)
+		}
+	}
+	return nil
+}
+
+// Batch is a mini-batch of samples gathered as float32.
+type Batch struct {
+	// X holds N rows of Dim float32 values.
+	X []float32
+	// Y holds the N labels.
+	Y   []int32
+	N   int
+	Dim int
+	// Experience is the ID of the experience the samples were drawn from.
+	Experience int
+	// Pos holds the samples' positions in the experience's train view, so a
+	// strategy can store references to them (a replay buffer) instead of
+	// copies.
+	Pos []int32
+}
+
+// Loader draws mini-batches from a view in a seeded random order, one epoch
+// after another: each epoch is a fresh permutation of the view, cut into
+// consecutive batches of BatchSize; the last batch of an epoch may be
+// smaller (as a PyTorch DataLoader without drop_last).
+type Loader struct {
+	view      View
+	batchSize int
+	rng       *rand.Rand
+	perm      []int32
+	pos       int
+	scratch   []int32
+}
+
+// NewLoader returns a loader over v. rng drives the per-epoch shuffles; the
+// loader shuffles lazily, at the first batch of each epoch.
+func NewLoader(v View, batchSize int, rng *rand.Rand) *Loader {
+	if batchSize <= 0 {
+		panic("streams: non-positive batch size")
+	}
+	perm := make([]int32, v.Len())
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	return &Loader{view: v, batchSize: batchSize, rng: rng, perm: perm, pos: len(perm), scratch: make([]int32, batchSize)}
+}
+
+// BatchesPerEpoch returns ceil(len(view)/batchSize).
+func (l *Loader) BatchesPerEpoch() int {
+	return (len(l.perm) + l.batchSize - 1) / l.batchSize
+}
+
+// Next fills b with the next batch (b.X and b.Y must have capacity for
+// batchSize samples) and reports whether a new epoch was started.
+func (l *Loader) Next(b *Batch) {
+	if l.pos >= len(l.perm) {
+		Shuffle(l.rng, l.perm)
+		l.pos = 0
+	}
+	end := min(l.pos+l.batchSize, len(l.perm))
+	pos := l.perm[l.pos:end]
+	l.pos = end
+	n := len(pos)
+	d := l.view.Data.Dim()
+	b.N = n
+	b.Dim = d
+	b.X = b.X[:n*d]
+	b.Y = b.Y[:n]
+	b.Pos = append(b.Pos[:0], pos...)
+	l.scratch = l.view.Gather(b.X, b.Y, pos, l.scratch)
+}
+
+// Shuffle permutes p uniformly with rng (Fisher–Yates, from the end).
+func Shuffle(rng *rand.Rand, p []int32) {
+	for i := len(p) - 1; i > 0; i-- {
+		j := rng.IntN(i + 1)
+		p[i], p[j] = p[j], p[i]
+	}
+}
+
+// NewRand returns the random source for one named purpose of a run: every
+// random stream of a run derives from the run seed and a fixed stream
+// number, so adding a new consumer never shifts the others.
+func NewRand(seed uint64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, stream^0x9e3779b97f4a7c15))
+}
+
+// Random stream numbers used by cleval. Strategies get their own.
+const (
+	RandInit uint64 = iota + 1
+	RandShuffle
+	RandEvalSubset
+	RandStrategy
+	RandStream
+)
