@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/internal/version"
 	"github.com/cleval/cleval/strategies"
 )
 
@@ -131,6 +134,18 @@ func (c *Config) Validate() error {
 	}
 	c.StrategyParams = raw
 	return nil
+}
+
+// Key identifies a resolved configuration and its seed together with the
+// version of everything that changes records and metrics: runs with the
+// same key give bit-identical records. The preset name is not part of it.
+func (c *Config) Key() string {
+	cc := *c
+	cc.Preset = ""
+	h := sha256.New()
+	h.Write(cc.JSON())
+	h.Write([]byte("\x00metric-version=" + version.Metric))
+	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 
 // JSON returns the configuration as compact JSON with fields in

@@ -144,7 +144,8 @@ func (ev *evaluator) run(params []float32, lo, hi int, out []metrics.EvalRecord)
 			if a >= b {
 				continue
 			}
-			loss, correct := nn.SoftmaxCE(logits[(a-r0)*C:(b-r0)*C], b-a, C, ev.y[a:b], nil, 0, nil)
+			mask := ev.stream.Mask(ev.stream.Experiences[k-1].Task)
+			loss, correct := nn.SoftmaxCE(logits[(a-r0)*C:(b-r0)*C], b-a, C, ev.y[a:b], mask, 0, nil)
 			o := &out[k-lo]
 			o.Correct += correct
 			o.Total += b - a
@@ -164,7 +165,7 @@ func (ev *evaluator) full(params []float32, e *streams.Experience) (correct, tot
 		m := p1 - p0
 		ev.scratch = e.Test.Gather(ev.chunkX[:m*d], ev.chunkY[:m], ev.seq[p0:p1], ev.scratch)
 		logits := ev.model.ForwardWith(params, ev.ws, ev.chunkX[:m*d], m)
-		loss, c := nn.SoftmaxCE(logits, m, C, ev.chunkY[:m], nil, 0, nil)
+		loss, c := nn.SoftmaxCE(logits, m, C, ev.chunkY[:m], ev.stream.Mask(e.Task), 0, nil)
 		correct += c
 		total += m
 		lossSum += loss

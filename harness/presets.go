@@ -31,6 +31,8 @@ func delange(strategy string, params string) Config {
 	}
 }
 
+// presets holds every preset; files presets_*.go add theirs with
+// addPresets in an init function.
 var presets = []Preset{
 	{
 		Name:    "delange-smnist-er",
@@ -44,6 +46,18 @@ var presets = []Preset{
 		Config:  delange("naive", `{}`),
 		Seeds:   []uint64{0, 1, 2, 3, 4},
 	},
+}
+
+// addPresets registers presets; it panics on a duplicate name.
+func addPresets(ps ...Preset) {
+	for _, p := range ps {
+		for _, q := range presets {
+			if q.Name == p.Name {
+				panic("harness: preset " + p.Name + " defined twice")
+			}
+		}
+		presets = append(presets, p)
+	}
 }
 
 // DefaultPreset is the preset `cleval run` uses when none is named.

@@ -126,6 +126,7 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 		}
 	}
 	info := metrics.RunInfo{
+		Key:            cfg.Key(),
 		Preset:         cfg.Preset,
 		Benchmark:      cfg.Benchmark,
 		Strategy:       cfg.Strategy,
@@ -209,6 +210,7 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 			}
 			loader.Next(batch)
 			batch.Experience = exp.ID
+			batch.Mask = s.Mask(exp.Task)
 			d.sctx.Iteration = t
 			out, err := d.strat.Step(d.sctx, batch)
 			if err != nil {

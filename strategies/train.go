@@ -14,8 +14,11 @@ type Segment struct {
 	// Weight multiplies the segment's mean cross-entropy.
 	Weight float64
 	// Mask, when not nil, restricts the segment's softmax to the classes
-	// marked true.
+	// marked true (task-incremental streams: the batch's Mask).
 	Mask []bool
+	// Masks, when not nil, gives one mask per row instead (rows from
+	// different tasks, such as replayed samples); entries may be nil.
+	Masks [][]bool
 }
 
 // WeightedStep runs one forward pass over the n = Σ N rows of x (labels y),
@@ -51,7 +54,12 @@ func WeightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs ...
 		if s.N == 0 {
 			continue
 		}
-		sum, _ := nn.SoftmaxCE(logits[at*C:(at+s.N)*C], s.N, C, y[at:at+s.N], s.Mask, float32(s.Weight/float64(s.N)), dl[at*C:(at+s.N)*C])
+		var sum float64
+		if s.Masks != nil {
+			sum, _ = nn.SoftmaxCEMasks(logits[at*C:(at+s.N)*C], s.N, C, y[at:at+s.N], s.Masks, float32(s.Weight/float64(s.N)), dl[at*C:(at+s.N)*C])
+		} else {
+			sum, _ = nn.SoftmaxCE(logits[at*C:(at+s.N)*C], s.N, C, y[at:at+s.N], s.Mask, float32(s.Weight/float64(s.N)), dl[at*C:(at+s.N)*C])
+		}
 		loss += s.Weight * sum / float64(s.N)
 		at += s.N
 	}

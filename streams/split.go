@@ -144,6 +144,7 @@ func SplitClasses(p datasets.Pair, cfg SplitConfig) (*Stream, error) {
 			s.Experiences[e].Test.Index = append(s.Experiences[e].Test.Index, int32(i))
 		}
 	}
+	s.SetTaskMasks()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,36 @@ type Stream struct {
 	NumClasses  int
 	InputDim    int
 	Experiences []*Experience
+	// TaskMasks[t] marks the classes of task t in task-incremental streams
+	// (nil otherwise); see Mask.
+	TaskMasks [][]bool
+}
+
+// Mask returns the output mask of task t: in a task-incremental stream the
+// model's output is restricted to the task's classes in training and
+// evaluation; in other scenarios it is nil (all classes). The slice is
+// shared: do not modify it.
+func (s *Stream) Mask(task int) []bool {
+	if s.Scenario != TaskIncremental || task < 0 || task >= len(s.TaskMasks) {
+		return nil
+	}
+	return s.TaskMasks[task]
+}
+
+// SetTaskMasks fills TaskMasks from the experiences' tasks and classes.
+func (s *Stream) SetTaskMasks() {
+	s.TaskMasks = nil
+	if s.Scenario != TaskIncremental {
+		return
+	}
+	for _, e := range s.Experiences {
+		for len(s.TaskMasks) <= e.Task {
+			s.TaskMasks = append(s.TaskMasks, make([]bool, s.NumClasses))
+		}
+		for _, c := range e.Classes {
+			s.TaskMasks[e.Task][c] = true
+		}
+	}
 }
 
 // Validate checks the stream's internal consistency.
@@ -102,6 +132,9 @@ type Batch struct {
 	Dim int
 	// Experience is the ID of the experience the samples were drawn from.
 	Experience int
+	// Mask is the output mask of the experience's task (Stream.Mask); nil
+	// outside task-incremental streams.
+	Mask []bool
 	// Pos holds the samples' positions in the experience's train view, so a
 	// strategy can store references to them (a replay buffer) instead of
 	// copies.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,27 +196,6 @@ func buildConfig(c *cli.Context) (harness.Config, error) {
 	return cfg, nil
 }
 
-// runKey identifies a resolved configuration and seed: runs with the same
-// key give bit-identical records.
-func runKey(cfg harness.Config) string {
-	cfg.Preset = ""
-	h := sha256.New()
-	h.Write(cfg.JSON())
-	h.Write([]byte("\x00metric-version=" + version.Metric))
-	return hex.EncodeToString(h.Sum(nil))[:20]
-}
-
-// keyRecorder sets the run key on Begin.
-type keyRecorder struct {
-	*store.RunWriter
-	key string
-}
-
-func (k keyRecorder) Begin(info metrics.RunInfo) error {
-	info.Key = k.key
-	return k.RunWriter.Begin(info)
-}
-
 func runAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("run takes no arguments, got %q", c.Args().Slice())
@@ -287,7 +264,7 @@ func runAction(c *cli.Context) error {
 				bar.Update(label, p.Iteration, p.Iterations, progressDetail(p))
 			}
 		}
-		_, err = harness.Run(ctx, spec, keyRecorder{w, runKey(cfg)})
+		_, err = harness.Run(ctx, spec, w)
 		bar.Done()
 		if w.ID() != 0 {
 			ids = append(ids, w.ID())

@@ -18,13 +18,30 @@ import (
 // the gradient of scale·(summed loss); pass scale = w/n for a mean loss with
 // weight w. Masked classes get exactly 0.
 func SoftmaxCE(logits []float32, n, classes int, y []int32, mask []bool, scale float32, dlogits []float32) (lossSum float64, correct int) {
+	return softmaxCE(logits, n, classes, y, mask, nil, scale, dlogits)
+}
+
+// SoftmaxCEMasks is SoftmaxCE with one mask per row: masks[r] restricts row
+// r (nil: all classes). Task-incremental batches that mix tasks (new data
+// and replayed samples) use it.
+func SoftmaxCEMasks(logits []float32, n, classes int, y []int32, masks [][]bool, scale float32, dlogits []float32) (lossSum float64, correct int) {
+	if len(masks) < n {
+		panic("nn: SoftmaxCEMasks: fewer masks than rows")
+	}
+	return softmaxCE(logits, n, classes, y, nil, masks, scale, dlogits)
+}
+
+func softmaxCE(logits []float32, n, classes int, y []int32, mask []bool, masks [][]bool, scale float32, dlogits []float32) (lossSum float64, correct int) {
 	if len(logits) < n*classes || len(y) < n {
 		panic("nn: SoftmaxCE: short logits or labels")
 	}
-	if mask != nil && len(mask) != classes {
-		panic("nn: SoftmaxCE: mask length differs from classes")
-	}
 	for r := range n {
+		if masks != nil {
+			mask = masks[r]
+		}
+		if mask != nil && len(mask) != classes {
+			panic("nn: SoftmaxCE: mask length differs from classes")
+		}
 		row := logits[r*classes : (r+1)*classes]
 		lab := int(y[r])
 		if lab < 0 || lab >= classes || (mask != nil && !mask[lab]) {

@@ -40,11 +40,14 @@
 // # Threads and memory
 //
 // A Context owns a persistent worker pool and the packing workspaces. Each
-// thread owns an equal share of the rows of C, processed one row tile at a
-// time; a thread that runs out of work takes tiles from the end of
+// thread owns an equal share of the rows of C, processed in blocks of 60
+// rows; a thread that runs out of work takes blocks from the end of
 // another's share, so a thread slowed by other load does not hold up the
-// product. Small products run on the calling goroutine alone. After
-// warm-up (the largest shape seen), calls allocate nothing.
+// product. B micro-panels that need packing are packed by the first
+// thread to need them (threads start their sweeps at different panels),
+// so there is no packing phase and no barrier: one fork-join per call.
+// Small products run on the calling goroutine alone. After warm-up (the
+// largest shape seen), calls allocate nothing.
 //
 // # OpenBLAS
 //

@@ -1,6 +1,9 @@
 package gemm
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Blocking. kc bounds the k extent of packed panels, mc the rows of a
 // packed A block (mc×kc, in L2, rounded down to a multiple of mr), nc the
@@ -38,6 +41,7 @@ type engine struct {
 	// force parallel runs on small shapes.
 	minFlops int
 	directA  bool // allow reading A stored k×m in place (tuning switch)
+	eagerB   bool // pack all of B in a phase of its own (tuning switch)
 
 	pool  *pool
 	phase int // what workers do on the next pool run
@@ -45,6 +49,7 @@ type engine struct {
 
 	bpack []float32   // packed op(B), all k blocks
 	apack [][]float32 // per-thread packed A block
+	later [][]int     // per-thread B panels put off (see computeBlock)
 	tbuf  []float32   // Cᵀ for the transposed path
 
 	// Work units (see claim): thread t owns rows [rowLo[t], rowHi[t])
@@ -53,9 +58,15 @@ type engine struct {
 	rowLo, rowHi []int
 	nUnits       []int
 	unitRows     int
-	packNext     atomic.Int64 // next B panel to pack
-	packItems    int
+	// bstate[blk*np+jp] tells whether B micro-panel jp of k block blk is
+	// packed (panelReady), being packed (panelPacking) or not (0).
+	bstate []atomic.Int32
 }
+
+const (
+	panelPacking = 1
+	panelReady   = 2
+)
 
 // span is a thread's remaining units [front, back), packed in one word so
 // that the owner (taking from the front) and thieves (taking from the
@@ -66,9 +77,9 @@ type span struct {
 }
 
 const (
-	phasePackB = iota
-	phaseCompute
+	phaseCompute = iota
 	phaseDot
+	phasePackB
 )
 
 // job holds one product's arguments and its partition.
@@ -91,6 +102,7 @@ func newEngine(threads int, ks kernelSet) *engine {
 	e := &engine{threads: threads, ks: ks, kcMax: defaultKC, ncMax: defaultNC, minFlops: minFlopsPerThread, directA: true}
 	e.mcMax = max(ks.mr, defaultMC/ks.mr*ks.mr)
 	e.apack = make([][]float32, threads)
+	e.later = make([][]int, threads)
 	e.spans = make([]span, threads)
 	e.rowLo = make([]int, threads)
 	e.rowHi = make([]int, threads)
@@ -223,13 +235,24 @@ func (e *engine) run(jb job) {
 		if need := e.mcMax * j.kc; len(e.apack[tid]) < need {
 			e.apack[tid] = alignedFloats(need)
 		}
+		if cap(e.later[tid]) < nPanels {
+			e.later[tid] = make([]int, 0, nPanels)
+		}
 	}
-	e.packItems = 0
 	switch {
 	case !j.directB:
-		e.packItems = (j.k + j.kc - 1) / j.kc * nPanels
-		e.packNext.Store(0)
-		e.runPhase(phasePackB)
+		// Panels are packed on first use by whichever thread needs them
+		// (see panel): no separate phase, no barrier.
+		nb := (j.k + j.kc - 1) / j.kc * nPanels
+		if len(e.bstate) < nb {
+			e.bstate = make([]atomic.Int32, nb)
+		}
+		for i := range e.bstate[:nb] {
+			e.bstate[i].Store(0)
+		}
+		if e.eagerB {
+			e.runPhase(phasePackB)
+		}
 	case j.n%nr != 0:
 		// Just the partial last panel of each k block.
 		for pc := 0; pc < j.k; pc += j.kc {
@@ -268,7 +291,14 @@ func (e *engine) work(tid int) {
 func (e *engine) do(phase, tid int) {
 	switch phase {
 	case phasePackB:
-		e.packB()
+		j := &e.job
+		np := j.npad / nr
+		for pc := 0; pc < j.k; pc += j.kc {
+			kb := min(j.kc, j.k-pc)
+			for q := 0; q < np; q++ {
+				e.panel(pc, kb, (q+tid*np/j.nt)%np, true)
+			}
+		}
 	case phaseCompute:
 		e.compute(tid)
 	case phaseDot:
@@ -330,19 +360,6 @@ func (e *engine) unit(owner, u int) (i0, i1, jb int) {
 	return i0, min(i0+e.unitRows, e.rowHi[owner]), jb
 }
 
-// packB packs B micro-panels until none is left.
-func (e *engine) packB() {
-	j := &e.job
-	np := j.npad / nr
-	for {
-		it := int(e.packNext.Add(1) - 1)
-		if it >= e.packItems {
-			return
-		}
-		e.packPanel(it/np*j.kc, it%np)
-	}
-}
-
 // bpanel is the offset in bpack of B micro-panel jp of the k block at pc:
 // blocks follow each other (kc×npad floats each), panels within a block
 // too (kb×nr floats each). When B is read in place only the partial last
@@ -361,6 +378,34 @@ func (e *engine) packPanel(pc, jp int) {
 	kb := min(j.kc, j.k-pc)
 	off := e.bpanel(pc, kb, jp)
 	packB(&e.ks, e.bpack[off:off+kb*nr], j.transB, j.b, j.ldb, j.n, pc, kb, jp*nr)
+}
+
+// panel returns packed B micro-panel jp of the k block at pc, packing it
+// first if no thread has yet. If another thread is packing it and wait is
+// false, it returns nil.
+func (e *engine) panel(pc, kb, jp int, wait bool) *float32 {
+	j := &e.job
+	off := e.bpanel(pc, kb, jp)
+	if j.directB {
+		return &e.bpack[off] // packed before the compute phase
+	}
+	s := &e.bstate[pc/j.kc*(j.npad/nr)+jp]
+	if s.Load() != panelReady {
+		if s.CompareAndSwap(0, panelPacking) {
+			e.packPanel(pc, jp)
+			s.Store(panelReady)
+		} else {
+			if !wait {
+				return nil
+			}
+			for spin := 0; s.Load() != panelReady; spin++ {
+				if spin > 64 {
+					runtime.Gosched()
+				}
+			}
+		}
+	}
+	return &e.bpack[off]
 }
 
 // compute runs the macro-kernel on units of C until none is left.
@@ -399,14 +444,28 @@ func (e *engine) computeBlock(tid, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			for jr := j0; jr < j1; jr += nr {
+			// Threads sweep the panels from different starting points,
+			// so that at first they pack different panels, and put off
+			// a panel that another thread is packing (the order of the
+			// panels does not change any element's arithmetic).
+			np := (j1 - j0) / nr
+			first := tid * np / max(1, j.nt)
+			later := e.later[tid][:0]
+			for q := 0; q < np+len(later); q++ {
+				var jr int
+				if q < np {
+					jr = j0 + (first+q)%np*nr
+				} else {
+					jr = later[q-np]
+				}
 				cols := min(nr, j.n-jr)
 				var bp *float32
 				rsb := nr
 				if j.directB && cols == nr {
 					bp, rsb = &j.b[pc*j.ldb+jr], j.ldb
-				} else {
-					bp = &e.bpack[e.bpanel(pc, kb, jr/nr)]
+				} else if bp = e.panel(pc, kb, jr/nr, q >= np); bp == nil {
+					later = append(later, jr)
+					continue
 				}
 				for ir := 0; ir < mb; ir += mr {
 					r := min(mr, mb-ir)

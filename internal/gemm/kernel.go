@@ -17,10 +17,10 @@ const nr = 16
 //
 // Every implementation keeps one accumulator per C element, starts it at
 // zero, adds the k products in order with one rounding per step (a fused
-// multiply-add in the assembly kernels), then computes
-// beta*C + alpha*acc. So an element's value does not depend on r, cols or
-// the tile's position: this is what makes results independent of the
-// partition of the work between threads.
+// multiply-add in the assembly kernels), then rounds alpha*acc and adds
+// beta*C (with one rounding in the assembly kernels). So an element's
+// value does not depend on r, cols or the tile's position: this is what
+// makes results independent of the partition of the work between threads.
 type kernelFunc func(k int, a *float32, rsa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32, cols int)
 
 // kernelSet is a family of micro-kernels: fns[r] computes r rows, 1 ≤ r ≤ mr.
@@ -46,7 +46,8 @@ type kernelSet struct {
 
 // dotKernelFunc computes C[i][j] = alpha*Σ_p A[i][p]·B[p][j] + beta*C[i][j]
 // for rows rows ≥ 1 and a fixed number n of columns, with A row-major
-// (stride lda) and B packed by packDot with the set's dotChunk. Every element is reduced by the
+// (stride lda) and B packed by packDot with the set's dotChunk. Every
+// element is summed in dotChunk interleaved partial sums reduced by the
 // same fixed tree, so its value does not depend on its row or on rows.
 type dotKernelFunc func(k int, a *float32, lda, rows int, bt *float32, c *float32, ldc int, alpha, beta float32)
 

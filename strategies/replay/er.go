@@ -89,6 +89,9 @@ type ER struct {
 	sel []int
 	one []int32
 	scr []int32
+	// masks holds each row's task mask in task-incremental streams (nil
+	// otherwise).
+	masks [][]bool
 }
 
 var _ strategies.Strategy = (*ER)(nil)
@@ -141,6 +144,9 @@ func (s *ER) Setup(ctx *strategies.Context) error {
 	s.sel = make([]int, 0, s.cfg.ReplayBatchSize)
 	s.one = make([]int32, 1)
 	s.scr = make([]int32, 1)
+	if ctx.Stream.Scenario == streams.TaskIncremental {
+		s.masks = make([][]bool, n)
+	}
 	return nil
 }
 
@@ -158,18 +164,32 @@ func (s *ER) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepRes
 		r := b.N + i
 		s.one[0] = it.Pos
 		s.scr = it.Exp.Train.Gather(s.x[r*d:(r+1)*d], s.y[r:r+1], s.one, s.scr)
+		if s.masks != nil {
+			s.masks[r] = ctx.Stream.Mask(it.Exp.Task)
+		}
 	}
 	nr := len(s.sel)
+	var newMasks, repMasks [][]bool
+	if s.masks != nil {
+		for i := range b.N {
+			s.masks[i] = b.Mask
+		}
+		newMasks, repMasks = s.masks[:b.N], s.masks[b.N:b.N+nr]
+	}
 	var loss float64
 	switch {
 	case s.cfg.Loss == LossConcat:
-		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y, strategies.Segment{N: b.N + nr, Weight: 1})
+		var all [][]bool
+		if s.masks != nil {
+			all = s.masks[:b.N+nr]
+		}
+		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y, strategies.Segment{N: b.N + nr, Weight: 1, Mask: b.Mask, Masks: all})
 	case nr == 0:
-		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y, strategies.Segment{N: b.N, Weight: s.cfg.Lambda})
+		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y, strategies.Segment{N: b.N, Weight: s.cfg.Lambda, Mask: b.Mask, Masks: newMasks})
 	default:
 		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y,
-			strategies.Segment{N: b.N, Weight: s.cfg.Lambda},
-			strategies.Segment{N: nr, Weight: 1 - s.cfg.Lambda})
+			strategies.Segment{N: b.N, Weight: s.cfg.Lambda, Mask: b.Mask, Masks: newMasks},
+			strategies.Segment{N: nr, Weight: 1 - s.cfg.Lambda, Masks: repMasks})
 	}
 	if s.cfg.Update == UpdateStep {
 		for i := range b.N {
