@@ -19,6 +19,20 @@ type Dataset struct {
 	Labels     []int32   // N labels in [0, NumClasses)
 	NumClasses int       // number of classes, ≥ 1
 	ClassNames []string  // optional; when set, len(ClassNames) == NumClasses
+	// Tasks optionally assigns each sample a task (or domain) in
+	// [0, NumTasks), from a table's task column; nil when there is none.
+	Tasks []int32
+	// TaskNames names the tasks, len(TaskNames) == NumTasks when Tasks is
+	// set (the task column's values).
+	TaskNames []string
+}
+
+// NumTasks returns the number of tasks, len(TaskNames), or 0 without Tasks.
+func (d *Dataset) NumTasks() int {
+	if d.Tasks == nil {
+		return 0
+	}
+	return len(d.TaskNames)
 }
 
 // Pair is the two splits of a benchmark dataset.
@@ -163,6 +177,16 @@ func (d *Dataset) Validate() error {
 	}
 	if d.ClassNames != nil && len(d.ClassNames) != d.NumClasses {
 		return bad("len(ClassNames) = %d, want NumClasses = %d", len(d.ClassNames), d.NumClasses)
+	}
+	if d.Tasks != nil {
+		if len(d.Tasks) != n {
+			return bad("len(Tasks) = %d, want %d samples", len(d.Tasks), n)
+		}
+		for i, k := range d.Tasks {
+			if k < 0 || int(k) >= len(d.TaskNames) {
+				return bad("task %d at index %d out of range [0, %d)", k, i, len(d.TaskNames))
+			}
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 // Package datasets holds labelled data with no continual-learning concepts:
 // the [Dataset] type, an IDX reader for MNIST-style files, the offline
-// look-up of MNIST and Fashion-MNIST, and seeded synthetic data.
+// look-up of MNIST and Fashion-MNIST, seeded synthetic data (Gaussian blobs,
+// and sequences of them with a controllable distance between domains),
+// tables of the user's own data, and the pixel maps (permutations,
+// rotations) that domain-incremental streams apply when gathering.
 //
 // # Memory layout
 //
@@ -31,6 +34,25 @@
 // $CLEVAL_DATA holding the Fashion-MNIST files directly is not mistaken for
 // MNIST. Only with [LocateOptions.Download] does a look-up that finds
 // nothing fetch the files, verifying their SHA-256 against [KnownFiles].
+//
+// # The user's own data
+//
+// [OpenSource] reads a [Source]: a directory of IDX files, or a table. CSV
+// is read here ([ReadCSV]); Parquet and Arrow IPC by package
+// datasets/tabular, which registers them with [RegisterTableFormat] when
+// imported (this package must stay free of Arrow, which strategy plugins
+// would otherwise have to link). A reader produces a [TableData], and
+// [TableData.Build] validates it and splits it into a [Pair]: missing
+// labels, NaN or infinite features, ragged rows, labels out of range, empty
+// classes and unknown columns are reported with the file, the row (from 1,
+// not counting a header) and the column, wrapping [ErrCorrupt].
+//
+// # Pixel maps
+//
+// A [PixelMap] resamples a sample (a permutation, or a bilinear rotation
+// with weights in 1/65536 and rounding back to uint8), and
+// [Dataset.GatherMapped] applies it while gathering, without allocating, so
+// that transformed copies of a dataset never need to be stored.
 //
 // # Errors
 //

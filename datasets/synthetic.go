@@ -127,3 +127,83 @@ func Synthetic(cfg SyntheticConfig) (Pair, error) {
 	}
 	return Pair{Train: split("train", c.TrainPerClass, streamTrain), Test: split("test", c.TestPerClass, streamTest)}, nil
 }
+
+// SyntheticDomains returns n datasets of Gaussian blobs with the same
+// classes whose means drift from one to the next: the synthetic
+// domain-incremental stream with a controllable distance between tasks.
+//
+// Domain 1 has the class means of Synthetic(cfg). The class means of
+// domain k+1 are those of domain k moved in a random direction: with z_{k,c}
+// the standardised mean of class c in domain k (see Synthetic),
+//
+//	z_{k+1,c} = (1 − distance²)·z_{k,c} + distance·√(2 − distance²)·w_{k,c},  w ~ N(0, I),
+//
+// which keeps E|z|² fixed and makes E|z_{k+1,c} − z_{k,c}|² equal to
+// distance²·E|z_c − z_{c'}|² for two classes c ≠ c' of one domain: distance
+// is the expected shift of a class between consecutive domains in units of
+// the typical distance between two classes, in [0, 1]. distance = 0 repeats
+// domain 1's distribution (with new samples); distance = 1 makes
+// consecutive domains independent. Each domain draws its own samples; the
+// datasets are named "<name>/d<k>/train" and ".../test".
+func SyntheticDomains(cfg SyntheticConfig, n int, distance float64) ([]Pair, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if n < 1 || n > 1000 {
+		return nil, fmt.Errorf("datasets: SyntheticDomains: %d domains, want 1 to 1000", n)
+	}
+	if !(distance >= 0 && distance <= 1) {
+		return nil, fmt.Errorf("datasets: SyntheticDomains: distance %v, want 0 to 1", distance)
+	}
+	c := cfg.withDefaults()
+	rng := rand.New(rand.NewPCG(c.Seed, streamMeans))
+	z := make([]float64, c.NumClasses*c.Dim)
+	for i := range z {
+		z[i] = rng.NormFloat64()
+	}
+	keep := 1 - distance*distance
+	move := distance * math.Sqrt(2-distance*distance)
+	scale := c.Separation * c.Noise / math.Sqrt(2*float64(c.Dim))
+	out := make([]Pair, n)
+	for k := range n {
+		if k > 0 {
+			drift := rand.New(rand.NewPCG(c.Seed, streamDrift+uint64(k)))
+			for i := range z {
+				z[i] = keep*z[i] + move*drift.NormFloat64()
+			}
+		}
+		means := make([]float64, len(z))
+		for i, v := range z {
+			means[i] = 128 + scale*v
+		}
+		name := fmt.Sprintf("%s/d%d", c.Name, k+1)
+		out[k] = Pair{
+			Train: blobs(name+"/train", means, c, c.TrainPerClass, rand.New(rand.NewPCG(c.Seed, streamTrain+uint64(k)<<8))),
+			Test:  blobs(name+"/test", means, c, c.TestPerClass, rand.New(rand.NewPCG(c.Seed, streamTest+uint64(k)<<8))),
+		}
+	}
+	return out, nil
+}
+
+// streamDrift is the first random stream of the domain drifts.
+const streamDrift = 1 << 20
+
+// blobs draws perClass samples of each class around means, shuffled.
+func blobs(name string, means []float64, c SyntheticConfig, perClass int, rng *rand.Rand) *Dataset {
+	n := perClass * c.NumClasses
+	labels := make([]int32, n)
+	for i := range labels {
+		labels[i] = int32(i % c.NumClasses)
+	}
+	rng.Shuffle(n, func(i, j int) { labels[i], labels[j] = labels[j], labels[i] })
+	pixels := make([]uint8, n*c.Dim)
+	for i, y := range labels {
+		mu := means[int(y)*c.Dim : int(y+1)*c.Dim]
+		row := pixels[i*c.Dim : (i+1)*c.Dim]
+		for k, m := range mu {
+			v := math.Round(m + c.Noise*rng.NormFloat64())
+			row[k] = uint8(min(max(v, 0), 255))
+		}
+	}
+	return &Dataset{Name: name, Shape: []int{c.Dim}, Pixels: pixels, Labels: labels, NumClasses: c.NumClasses}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -252,6 +253,71 @@ func BenchmarkSynthetic(b *testing.B) {
 	for b.Loop() {
 		if _, err := Synthetic(SyntheticConfig{NumClasses: 10, Dim: 64, TrainPerClass: 200, TestPerClass: 50}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// classMeans returns the mean sample of each class of d.
+func classMeans(d *Dataset) [][]float64 {
+	dim := d.Dim()
+	means := make([][]float64, d.NumClasses)
+	counts := d.ClassCounts()
+	for c := range means {
+		means[c] = make([]float64, dim)
+	}
+	for i, y := range d.Labels {
+		for k := range dim {
+			means[y][k] += float64(d.Pixels[i*dim+k]) / float64(counts[y])
+		}
+	}
+	return means
+}
+
+func dist(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += (a[i] - b[i]) * (a[i] - b[i])
+	}
+	return math.Sqrt(s)
+}
+
+func TestSyntheticDomainsDistance(t *testing.T) {
+	cfg := SyntheticConfig{NumClasses: 4, Dim: 128, TrainPerClass: 2000, TestPerClass: 10, Noise: 8, Separation: 4, Seed: 3}
+	base, err := Synthetic(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// shift returns the mean distance between a class's means in domains 1
+	// and 2 relative to the mean distance between two classes of domain 1.
+	shift := func(d float64) float64 {
+		ps, err := SyntheticDomains(cfg, 3, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 3 || ps[2].Train.Name != "synthetic/d3/train" {
+			t.Fatalf("%d domains, third named %q", len(ps), ps[2].Train.Name)
+		}
+		m1, m2 := classMeans(ps[0].Train), classMeans(ps[1].Train)
+		within, between := 0.0, 0.0
+		for c := range m1 {
+			within += dist(m1[c], m2[c]) / 4
+			between += dist(m1[c], m1[(c+1)%4]) / 4
+		}
+		return within / between
+	}
+	ps, _ := SyntheticDomains(cfg, 2, 0.5)
+	if !slices.Equal(ps[0].Train.Pixels, base.Train.Pixels) || !slices.Equal(ps[0].Test.Labels, base.Test.Labels) {
+		t.Error("domain 1 differs from Synthetic with the same configuration")
+	}
+	s0, s5, s1 := shift(0), shift(0.5), shift(1)
+	t.Logf("relative class shift between domains: distance 0: %.3f, 0.5: %.3f, 1: %.3f", s0, s5, s1)
+	// Sample noise adds about √(2·Dim/n)·Noise to the measured distances.
+	if s0 > 0.15 || math.Abs(s5-0.5) > 0.12 || math.Abs(s1-1) > 0.15 {
+		t.Errorf("relative shifts %.3f, %.3f, %.3f, want about 0, 0.5, 1", s0, s5, s1)
+	}
+	for _, bad := range []float64{-0.1, 1.1, math.NaN()} {
+		if _, err := SyntheticDomains(cfg, 2, bad); err == nil {
+			t.Errorf("distance %v accepted", bad)
 		}
 	}
 }

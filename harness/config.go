@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
+	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/harness/nn"
 	"github.com/cleval/cleval/internal/version"
 	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
 )
 
 // ErrInvalid marks configuration errors: bad values a user gave. Callers
@@ -20,19 +21,50 @@ var ErrInvalid = errors.New("invalid configuration")
 
 // Config is the complete, serialisable description of one run. Its JSON
 // form (with defaults resolved) is stored with the run; two runs with the
-// same JSON and seed give bit-identical records.
+// same JSON and seed give bit-identical records. Fields marked omitempty
+// whose zero value is documented as a default keep the JSON (and so the
+// key) of configurations that do not use them unchanged.
 type Config struct {
 	// Preset names the preset the configuration started from (informative).
 	Preset string `json:"preset,omitempty"`
-	// Benchmark is the stream generator: "split-mnist", "split-fmnist" or
-	// "split-synthetic".
+	// Benchmark is the stream generator (see Benchmarks and the README):
+	// "split-mnist", "split-fmnist", "split-synthetic", "permuted-mnist",
+	// "permuted-fmnist", "rotated-mnist", "rotated-fmnist", "mnist-fmnist",
+	// "gaussian", or, on the user's own data (Data), "split", "permuted",
+	// "rotated" or "tasks".
 	Benchmark string `json:"benchmark"`
-	// Experiences is the number of experiences, >= 1.
+	// Experiences is the number of experiences, >= 0; 0 means the
+	// benchmark's default: 5; len(Angles) for rotated streams;
+	// len(ExperienceClasses) when set; 10 for mnist-fmnist (2 when
+	// domain-incremental); every task for "tasks".
 	Experiences int `json:"experiences"`
 	// ClassOrder fixes the order classes are assigned to experiences; empty
 	// means 0..C-1, or a seeded permutation when PermuteClasses is set.
 	ClassOrder     []int `json:"class_order,omitempty"`
 	PermuteClasses bool  `json:"permute_classes,omitempty"`
+	// Scenario is "class-incremental", "task-incremental" or
+	// "domain-incremental"; "" means the benchmark's default:
+	// domain-incremental for permuted, rotated, gaussian and tasks,
+	// class-incremental otherwise. See package streams for what each
+	// means for each generator.
+	Scenario string `json:"scenario,omitempty"`
+	// ExperienceClasses gives the number of classes of each experience of
+	// a class split (e.g. [5,1,1,1,1,1]); empty means the even split
+	// (C/N each, the first C mod N experiences one more).
+	ExperienceClasses []int `json:"experience_classes,omitempty"`
+	// Angles are the rotations of the experiences of rotated streams, in
+	// degrees counter-clockwise; empty means (k-1)·180/N for experience k
+	// (20 experiences: 0°, 9°, ..., 171°).
+	Angles []float64 `json:"angles,omitempty"`
+	// IdentityFirst leaves the first experience of a permuted stream
+	// unpermuted.
+	IdentityFirst bool `json:"identity_first,omitempty"`
+	// Synthetic configures the data of split-synthetic and gaussian; nil
+	// means the defaults.
+	Synthetic *SyntheticConfig `json:"synthetic,omitempty"`
+	// Data is the user's own data set (a CSV, Parquet or Arrow table, or an
+	// IDX directory) for the generators split, permuted, rotated and tasks.
+	Data *datasets.Source `json:"data,omitempty"`
 	// Hidden are the hidden-layer sizes of the MLP, each >= 1.
 	Hidden []int `json:"hidden"`
 	// Strategy is a registered strategy name; StrategyParams its parameters
@@ -40,13 +72,76 @@ type Config struct {
 	Strategy       string          `json:"strategy"`
 	StrategyParams json.RawMessage `json:"strategy_params,omitempty"`
 	Optimizer      nn.SGDConfig    `json:"optimizer"`
-	// Epochs over each experience's training data, >= 1.
+	// Epochs over each experience's training data, >= 1 (1 for an online,
+	// single-pass stream). Not used (but still >= 1) when Iterations is set.
 	Epochs int `json:"epochs"`
 	// BatchSize is the number of new samples per update, >= 1.
-	BatchSize int        `json:"batch_size"`
-	Eval      EvalConfig `json:"eval"`
+	BatchSize int `json:"batch_size"`
+	// Iterations, when not 0, fixes the number of updates of every
+	// experience instead of Epochs (a multiple of Repeat; van de Ven's
+	// 500 iterations per experience).
+	Iterations int `json:"iterations,omitempty"`
+	// Repeat is the number of consecutive updates made on each mini-batch,
+	// >= 0; 0 means 1. The online protocol of Soutif-Cormerais et al. uses
+	// Epochs 1, BatchSize 10, Repeat 3. Iterations count updates.
+	Repeat int `json:"repeat,omitempty"`
+	// HideBoundaries hides the experience boundaries from the strategy:
+	// BeforeExperience is called once, with experience 1, before the first
+	// update, and AfterExperience once, with the last experience, after
+	// the last update. Batches still name the experience their samples
+	// come from.
+	HideBoundaries bool `json:"hide_boundaries,omitempty"`
+	// Blur is the width of the blurry transition between consecutive
+	// experiences as a fraction of the shorter one, in [0, 1]; 0 means
+	// sharp boundaries. See streams.Schedule for the mixing proportions and
+	// what c(t) and e_k mean then.
+	Blur float64    `json:"blur,omitempty"`
+	Eval EvalConfig `json:"eval"`
 	// Seed drives every random stream of the run.
 	Seed uint64 `json:"seed"`
+}
+
+// SyntheticConfig is the Gaussian data of split-synthetic and gaussian
+// (see datasets.Synthetic and datasets.SyntheticDomains). Zero values are
+// defaults.
+type SyntheticConfig struct {
+	// Classes is the number of classes, 0 means 10.
+	Classes int `json:"classes,omitempty"`
+	// Dim is the number of values per sample, 0 means 64.
+	Dim int `json:"dim,omitempty"`
+	// TrainPerClass and TestPerClass are the samples per class of each
+	// experience's splits; 0 means 200 and 50.
+	TrainPerClass int `json:"train_per_class,omitempty"`
+	TestPerClass  int `json:"test_per_class,omitempty"`
+	// Noise is the per-value standard deviation in pixel levels; 0 means 32.
+	Noise float64 `json:"noise,omitempty"`
+	// Separation is the typical distance between two class means in units
+	// of Noise; 0 means 40 for split-synthetic, 6 for gaussian.
+	Separation float64 `json:"separation,omitempty"`
+	// TaskDistance (gaussian only) is how far each class mean moves from
+	// one experience to the next, in units of the typical distance between
+	// two classes, in [0, 1]: 0 keeps the distribution (new samples), 1
+	// makes consecutive experiences independent.
+	TaskDistance float64 `json:"task_distance,omitempty"`
+	// Seed is the data seed (the same data for every run seed); 0 means 1.
+	Seed uint64 `json:"seed,omitempty"`
+}
+
+// datasetConfig returns the datasets configuration; sep is the default
+// separation.
+func (c *SyntheticConfig) datasetConfig(name string, sep float64) datasets.SyntheticConfig {
+	var s SyntheticConfig
+	if c != nil {
+		s = *c
+	}
+	if s.Separation == 0 {
+		s.Separation = sep
+	}
+	if s.Seed == 0 {
+		s.Seed = 1
+	}
+	return datasets.SyntheticConfig{Name: name, NumClasses: s.Classes, Dim: s.Dim, TrainPerClass: s.TrainPerClass,
+		TestPerClass: s.TestPerClass, Noise: s.Noise, Separation: s.Separation, Seed: s.Seed}
 }
 
 // EvalConfig is the continual-evaluation schedule.
@@ -54,15 +149,22 @@ type EvalConfig struct {
 	// Every is the evaluation period ρ in iterations, >= 1; evaluations
 	// also happen at t = 0 and at each experience end.
 	Every int `json:"every"`
-	// Size is the number of test samples per experience in the
+	// Size is the number of samples per experience in the
 	// continual-evaluation subset, >= 1 (all when an experience has fewer).
 	Size int `json:"size"`
-	// Subset is "fixed" (drawn once per run) or "resampled" (redrawn at
-	// every evaluation point).
+	// Subset is "fixed" (drawn once per run from the test split),
+	// "resampled" (redrawn from the test split at every evaluation point)
+	// or "validation" (a fraction of each experience's training split held
+	// out from training, ValidationFraction; up to Size of its samples,
+	// drawn once).
 	Subset string `json:"subset"`
 	// Experiences is "seen" (experiences up to the one being trained, plus
 	// the next one at each experience end) or "all".
 	Experiences string `json:"experiences"`
+	// ValidationFraction is the fraction of each experience's training
+	// samples held out (stratified by class) with Subset "validation", in
+	// (0, 1); Validate sets 0 to 0.05 (the online CL survey's 5 %).
+	ValidationFraction float64 `json:"validation_fraction,omitempty"`
 }
 
 // Evaluated-experience modes.
@@ -71,8 +173,16 @@ const (
 	EvalAll  = "all"
 )
 
-// Benchmarks lists the known stream generators.
-var Benchmarks = []string{"split-mnist", "split-fmnist", "split-synthetic"}
+// Eval subset modes.
+const (
+	SubsetFixed      = "fixed"
+	SubsetResampled  = "resampled"
+	SubsetValidation = "validation"
+)
+
+// DefaultValidationFraction is the held-out fraction of the validation
+// subset mode.
+const DefaultValidationFraction = 0.05
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
@@ -82,14 +192,8 @@ func invalid(format string, args ...any) error {
 // range. It also resolves the strategy parameters (defaults filled in)
 // by building the strategy once.
 func (c *Config) Validate() error {
-	if !slices.Contains(Benchmarks, c.Benchmark) {
-		return invalid("benchmark %q: must be one of %s", c.Benchmark, strings.Join(Benchmarks, ", "))
-	}
-	if c.Experiences < 1 {
-		return invalid("experiences %d: must be >= 1", c.Experiences)
-	}
-	if len(c.ClassOrder) > 0 && c.PermuteClasses {
-		return invalid("class_order and permute_classes are exclusive")
+	if err := c.validateStream(); err != nil {
+		return err
 	}
 	if len(c.Hidden) == 0 {
 		return invalid("hidden: at least one hidden layer is needed")
@@ -108,6 +212,9 @@ func (c *Config) Validate() error {
 	if c.BatchSize < 1 {
 		return invalid("batch_size %d: must be >= 1", c.BatchSize)
 	}
+	if err := c.validateLoop(); err != nil {
+		return err
+	}
 	if c.Eval.Every < 1 {
 		return invalid("eval.every %d: must be >= 1", c.Eval.Every)
 	}
@@ -115,9 +222,19 @@ func (c *Config) Validate() error {
 		return invalid("eval.size %d: must be >= 1", c.Eval.Size)
 	}
 	switch c.Eval.Subset {
-	case "fixed", "resampled":
+	case SubsetFixed, SubsetResampled:
+		if c.Eval.ValidationFraction != 0 {
+			return invalid("eval.validation_fraction %v: only with eval.subset validation", c.Eval.ValidationFraction)
+		}
+	case SubsetValidation:
+		if c.Eval.ValidationFraction == 0 {
+			c.Eval.ValidationFraction = DefaultValidationFraction
+		}
+		if !(c.Eval.ValidationFraction > 0 && c.Eval.ValidationFraction < 1) {
+			return invalid("eval.validation_fraction %v: must be in (0, 1)", c.Eval.ValidationFraction)
+		}
 	default:
-		return invalid("eval.subset %q: must be fixed or resampled", c.Eval.Subset)
+		return invalid("eval.subset %q: must be fixed, resampled or validation", c.Eval.Subset)
 	}
 	switch c.Eval.Experiences {
 	case EvalSeen, EvalAll:
@@ -177,5 +294,27 @@ func (c *Config) SetStrategyParam(name string, value any) error {
 		return err
 	}
 	c.StrategyParams = raw
+	return nil
+}
+
+// validateLoop checks the fields of the training loop: iterations, repeats,
+// hidden boundaries and blur.
+func (c *Config) validateLoop() error {
+	sc := streams.ScheduleConfig{BatchSize: c.BatchSize, Epochs: c.Epochs, Iterations: c.Iterations, Repeat: c.Repeat, Blur: c.Blur}
+	switch {
+	case c.Repeat < 0:
+		return invalid("repeat %d: must be >= 1 (0 for 1)", c.Repeat)
+	case c.Iterations < 0:
+		return invalid("iterations %d: must be >= 0 (0 for epochs)", c.Iterations)
+	case c.Iterations%max(c.Repeat, 1) != 0:
+		return invalid("iterations %d: must be a multiple of repeat %d", c.Iterations, c.Repeat)
+	case !(c.Blur >= 0 && c.Blur <= 1):
+		return invalid("blur %v: must be in [0, 1]", c.Blur)
+	case c.Blur > 0 && c.Scenario == string(streams.TaskIncremental):
+		return invalid("blur %v: blurry boundaries mix two experiences in a batch and need one output head, not scenario task-incremental", c.Blur)
+	}
+	if err := sc.Validate(); err != nil {
+		return invalid("%s", strings.TrimPrefix(err.Error(), "streams: "))
+	}
 	return nil
 }

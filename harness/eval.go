@@ -13,9 +13,11 @@ import (
 const evalChunk = 2048
 
 // evaluator holds the continual-evaluation subsets, gathered as float32
-// once (fixed subsets) and laid out experience after experience, so that
-// the seen experiences form one contiguous block evaluated in as few
-// products as possible.
+// once (fixed and validation subsets) and laid out experience after
+// experience, so that the seen experiences form one contiguous block
+// evaluated in as few products as possible. The subsets come from each
+// experience's test split, or from its held-out validation samples
+// (Experience.Valid) in the validation mode.
 type evaluator struct {
 	model      *nn.MLP
 	stream     *streams.Stream
@@ -23,7 +25,8 @@ type evaluator struct {
 	resample   bool
 	n          int // requested subset size
 	rng        *rand.Rand
-	pos        [][]int32 // subset positions per experience (into Test)
+	validation bool      // subsets from Experience.Valid instead of Test
+	pos        [][]int32 // subset positions per experience (into the source view)
 	off        []int     // experience k's rows are [off[k-1], off[k])
 	x          []float32
 	y          []int32
@@ -41,18 +44,23 @@ type evaluator struct {
 func newEvaluator(m *nn.MLP, s *streams.Stream, cfg *EvalConfig, seed uint64) *evaluator {
 	ev := &evaluator{model: m, stream: s, n: cfg.Size, rng: streams.NewRand(seed, streams.RandEvalSubset)}
 	ev.subsetKind = metrics.SubsetFixed
-	if cfg.Subset == "resampled" {
+	switch cfg.Subset {
+	case SubsetResampled:
 		ev.subsetKind = metrics.SubsetResampled
 		ev.resample = true
+	case SubsetValidation:
+		ev.subsetKind = metrics.SubsetValidation
+		ev.validation = true
 	}
 	T := len(s.Experiences)
 	ev.off = make([]int, T+1)
 	ev.pos = make([][]int32, T)
 	ev.all = make([][]int32, T)
 	for i, e := range s.Experiences {
-		n := min(ev.n, e.Test.Len())
+		src := ev.source(e)
+		n := min(ev.n, src.Len())
 		ev.off[i+1] = ev.off[i] + n
-		all := make([]int32, e.Test.Len())
+		all := make([]int32, src.Len())
 		for j := range all {
 			all[j] = int32(j)
 		}
@@ -60,17 +68,14 @@ func newEvaluator(m *nn.MLP, s *streams.Stream, cfg *EvalConfig, seed uint64) *e
 		ev.pos[i] = make([]int32, n)
 	}
 	d := s.InputDim
-	ev.x = make([]float32, ev.off[T]*d)
 	ev.y = make([]int32, ev.off[T])
-	if !ev.resample {
-		for i, e := range s.Experiences {
+	if ev.resample {
+		ev.x = make([]float32, ev.off[T]*d)
+	} else {
+		for i := range s.Experiences {
 			ev.draw(i)
-			ev.scratch = e.Test.Gather(ev.x[ev.off[i]*d:ev.off[i+1]*d], ev.y[ev.off[i]:ev.off[i+1]], ev.pos[i], ev.scratch)
 		}
-	}
-	if !ev.resample && sparse.ZeroFraction(ev.x, ev.off[T], d, 1<<16) >= nn.SparseThreshold {
-		ev.csr = &sparse.CSR{}
-		ev.csr.FromDense(ev.x, ev.off[T], d)
+		ev.gatherFixed()
 	}
 	maxTest := 0
 	for _, e := range s.Experiences {
@@ -87,11 +92,60 @@ func newEvaluator(m *nn.MLP, s *streams.Stream, cfg *EvalConfig, seed uint64) *e
 	return ev
 }
 
+// gatherRows is how many rows of the fixed subsets are converted to
+// float32 at a time.
+const gatherRows = 512
+
+// gatherFixed converts the fixed subsets, chunk by chunk: when the first
+// chunk is sparse enough (MNIST-like pixels) the sets are kept only in
+// sparse form, for the sparse first layer, and never as one float32
+// matrix; otherwise as the float32 matrix x. The choice depends on the
+// data only.
+func (ev *evaluator) gatherFixed() {
+	d := ev.stream.InputDim
+	total := ev.off[len(ev.stream.Experiences)]
+	buf := make([]float32, min(gatherRows, total)*d)
+	decided := false
+	for i, e := range ev.stream.Experiences {
+		src := ev.source(e)
+		pos := ev.pos[i]
+		for p0 := 0; p0 < len(pos); p0 += gatherRows {
+			p1 := min(p0+gatherRows, len(pos))
+			rows, r0 := p1-p0, ev.off[i]+p0
+			chunk := buf[:rows*d]
+			ev.scratch = src.Gather(chunk, ev.y[r0:r0+rows], pos[p0:p1], ev.scratch)
+			if !decided {
+				decided = true
+				if sparse.ZeroFraction(chunk, rows, d, 1<<16) >= nn.SparseThreshold {
+					ev.csr = &sparse.CSR{}
+				} else {
+					ev.x = make([]float32, total*d)
+				}
+			}
+			if ev.csr != nil {
+				ev.csr.AppendDense(chunk, rows, d)
+			} else {
+				copy(ev.x[r0*d:], chunk)
+			}
+		}
+	}
+}
+
+// source returns the view the continual-evaluation subset of e is drawn
+// from.
+func (ev *evaluator) source(e *streams.Experience) streams.View {
+	if ev.validation {
+		return e.Valid
+	}
+	return e.Test
+}
+
 // size returns the subset size of experience id.
 func (ev *evaluator) size(id int) int { return ev.off[id] - ev.off[id-1] }
 
-// draw picks experience i's subset: a uniformly random n-subset of its test
-// split, or the whole split when it has at most n samples (then in order).
+// draw picks experience i's subset: a uniformly random n-subset of its
+// source view, or the whole view when it has at most n samples (then in
+// order).
 func (ev *evaluator) draw(i int) {
 	all := ev.all[i]
 	n := len(ev.pos[i])
@@ -116,7 +170,7 @@ func (ev *evaluator) prepare(lo, hi int) {
 	for k := lo; k <= hi; k++ {
 		i := k - 1
 		ev.draw(i)
-		ev.scratch = ev.stream.Experiences[i].Test.Gather(ev.x[ev.off[i]*d:ev.off[i+1]*d], ev.y[ev.off[i]:ev.off[i+1]], ev.pos[i], ev.scratch)
+		ev.scratch = ev.source(ev.stream.Experiences[i]).Gather(ev.x[ev.off[i]*d:ev.off[i+1]*d], ev.y[ev.off[i]:ev.off[i+1]], ev.pos[i], ev.scratch)
 	}
 }
 

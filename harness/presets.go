@@ -79,6 +79,7 @@ func LookupPreset(name string) (Preset, error) {
 			p.Config.Hidden = slices.Clone(p.Config.Hidden)
 			p.Config.ClassOrder = slices.Clone(p.Config.ClassOrder)
 			p.Config.StrategyParams = slices.Clone(p.Config.StrategyParams)
+			p.Config.cloneStreamFields()
 			p.Seeds = slices.Clone(p.Seeds)
 			return p, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 
 	"github.com/cleval/cleval/harness/nn"
@@ -70,13 +71,23 @@ type Result struct {
 var ErrDiverged = errors.New("training loss is not finite")
 
 // Iterations returns the number of updates each experience gets:
-// Epochs × ceil(train samples / BatchSize).
+// Iterations when set, else Epochs × ceil(train samples / BatchSize), times
+// Repeat (see streams.Schedule).
 func Iterations(cfg *Config, s *streams.Stream) []int {
+	sc, err := schedule(cfg, s)
+	if err != nil {
+		panic("harness: Iterations: " + err.Error()) // Validate rejects such configurations
+	}
 	out := make([]int, len(s.Experiences))
-	for i, e := range s.Experiences {
-		out[i] = cfg.Epochs * ((e.Train.Len() + cfg.BatchSize - 1) / cfg.BatchSize)
+	for i := range out {
+		out[i] = sc.Updates(i + 1)
 	}
 	return out
+}
+
+func schedule(cfg *Config, s *streams.Stream) (*streams.Schedule, error) {
+	return streams.NewSchedule(s, streams.ScheduleConfig{BatchSize: cfg.BatchSize, Epochs: cfg.Epochs,
+		Iterations: cfg.Iterations, Repeat: cfg.Repeat, Blur: cfg.Blur})
 }
 
 // Run trains and evaluates one run, handing every record to rec. A
@@ -147,6 +158,10 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 		return Result{}, err
 	}
 	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, sctx: sctx, ev: ev, model: model}
+	// Setup leaves garbage (gathered evaluation sets, decoded files) and
+	// the loop allocates nothing, so no collection would ever reclaim it:
+	// collect once and give the pages back before the long part.
+	debug.FreeOSMemory()
 	res, runErr := d.run(ctx)
 	status := res.Status
 	if err := rec.End(status, runErr); err != nil && runErr == nil {
@@ -172,17 +187,16 @@ type driver struct {
 func (d *driver) run(ctx context.Context) (Result, error) {
 	s := d.spec.Stream
 	T := len(s.Experiences)
-	iters := Iterations(d.cfg, s)
-	total := 0
-	for _, n := range iters {
-		total += n
-	}
-	d.prog = Progress{Experiences: T, Iterations: total, Acc: make([]float64, T)}
 	res := Result{Status: metrics.RunRunning}
 	fail := func(err error) (Result, error) {
 		res.Status = metrics.RunFailed
 		return res, err
 	}
+	sched, err := schedule(d.cfg, s)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrInvalid, err))
+	}
+	d.prog = Progress{Experiences: T, Iterations: sched.Total(), Acc: make([]float64, T)}
 	if err := d.matrix(0); err != nil {
 		return fail(err)
 	}
@@ -190,51 +204,82 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 		return fail(err)
 	}
 	shuffle := streams.NewRand(d.cfg.Seed, streams.RandShuffle)
+	bs := d.cfg.BatchSize
 	batch := &streams.Batch{
-		X: make([]float32, d.cfg.BatchSize*s.InputDim),
-		Y: make([]int32, d.cfg.BatchSize),
+		X:   make([]float32, bs*s.InputDim),
+		Y:   make([]int32, bs),
+		Pos: make([]int32, 0, bs),
 	}
+	blurry := sched.Blurry()
+	sources := make([]int32, bs)
+	// Loaders are made when an experience is first drawn from: at its
+	// start, or earlier at the start of a blurry transition into it.
+	loaders := make([]*streams.Loader, T)
+	loader := func(k int) *streams.Loader {
+		if loaders[k-1] == nil {
+			loaders[k-1] = streams.NewLoader(s.Experiences[k-1].Train, bs, shuffle)
+		}
+		return loaders[k-1]
+	}
+	hide := d.cfg.HideBoundaries
 	t := 0
 	for k, exp := range s.Experiences {
 		d.sctx.Current = exp
 		d.prog.Experience = exp.ID
-		if err := d.strat.BeforeExperience(d.sctx, exp); err != nil {
-			return fail(fmt.Errorf("harness: strategy %s: experience %d: %w", d.cfg.Strategy, exp.ID, err))
-		}
-		loader := streams.NewLoader(exp.Train, d.cfg.BatchSize, shuffle)
-		for i := range iters[k] {
-			if err := ctx.Err(); err != nil {
-				res.Status = metrics.RunInterrupted
-				res.Iterations = t
-				return res, fmt.Errorf("harness: run interrupted at iteration %d: %w", t, err)
+		if !hide || k == 0 {
+			if err := d.strat.BeforeExperience(d.sctx, exp); err != nil {
+				return fail(fmt.Errorf("harness: strategy %s: experience %d: %w", d.cfg.Strategy, exp.ID, err))
 			}
-			loader.Next(batch)
+		}
+		updates := sched.Updates(exp.ID)
+		if !hide {
+			d.sctx.ExperienceIterations = updates
+		}
+		u := 0 // updates done in this experience
+		for j := range sched.Batches[k] {
+			if blurry {
+				d.fillBlurry(batch, sched, exp.ID, j, loader, sources)
+			} else {
+				loader(exp.ID).Next(batch)
+				batch.Sources = nil
+			}
 			batch.Experience = exp.ID
 			batch.Mask = s.Mask(exp.Task)
-			d.sctx.Iteration = t
-			out, err := d.strat.Step(d.sctx, batch)
-			if err != nil {
-				return fail(fmt.Errorf("harness: strategy %s: iteration %d: %w", d.cfg.Strategy, t+1, err))
-			}
-			if !strategies.Finite(out.Loss) {
-				res.Status = metrics.RunDiverged
-				res.Iterations = t
-				return res, fmt.Errorf("harness: iteration %d: loss %v: %w", t+1, out.Loss, ErrDiverged)
-			}
-			t++
-			d.sctx.Iteration = t
-			if t%d.cfg.Eval.Every == 0 && i+1 < iters[k] {
-				if err := d.point(t, exp.ID, false); err != nil {
-					return fail(err)
+			for r := range sched.Repeat {
+				if err := ctx.Err(); err != nil {
+					res.Status = metrics.RunInterrupted
+					res.Iterations = t
+					return res, fmt.Errorf("harness: run interrupted at iteration %d: %w", t, err)
+				}
+				batch.Repeat = r
+				d.sctx.Iteration = t
+				out, err := d.strat.Step(d.sctx, batch)
+				if err != nil {
+					return fail(fmt.Errorf("harness: strategy %s: iteration %d: %w", d.cfg.Strategy, t+1, err))
+				}
+				if !strategies.Finite(out.Loss) {
+					res.Status = metrics.RunDiverged
+					res.Iterations = t
+					return res, fmt.Errorf("harness: iteration %d: loss %v: %w", t+1, out.Loss, ErrDiverged)
+				}
+				t++
+				u++
+				d.sctx.Iteration = t
+				if t%d.cfg.Eval.Every == 0 && u < updates {
+					if err := d.point(t, exp.ID, false); err != nil {
+						return fail(err)
+					}
+				}
+				if d.spec.Progress != nil {
+					d.prog.Iteration = t
+					d.spec.Progress(d.prog)
 				}
 			}
-			if d.spec.Progress != nil {
-				d.prog.Iteration = t
-				d.spec.Progress(d.prog)
-			}
 		}
-		if err := d.strat.AfterExperience(d.sctx, exp); err != nil {
-			return fail(fmt.Errorf("harness: strategy %s: end of experience %d: %w", d.cfg.Strategy, exp.ID, err))
+		if !hide || k == T-1 {
+			if err := d.strat.AfterExperience(d.sctx, exp); err != nil {
+				return fail(fmt.Errorf("harness: strategy %s: end of experience %d: %w", d.cfg.Strategy, exp.ID, err))
+			}
 		}
 		if err := d.point(t, exp.ID, true); err != nil {
 			return fail(err)
@@ -254,6 +299,39 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 	}
 	res.Status = metrics.RunComplete
 	return res, nil
+}
+
+// fillBlurry fills batch with mini-batch j of experience k's segment of a
+// blurry schedule: rows from experience k-1, then k, then k+1, in the
+// proportions of Schedule.Mix, always BatchSize rows. Sources is set when
+// the batch mixes two experiences.
+func (d *driver) fillBlurry(batch *streams.Batch, sched *streams.Schedule, k, j int, loader func(int) *streams.Loader, sources []int32) {
+	bs := sched.BatchSize
+	prev, next := sched.Mix(k, j)
+	batch.N, batch.Dim = bs, d.spec.Stream.InputDim
+	batch.X = batch.X[:bs*batch.Dim]
+	batch.Y = batch.Y[:bs]
+	batch.Pos = batch.Pos[:0]
+	at := 0
+	fill := func(exp, n int) {
+		if n == 0 {
+			return
+		}
+		loader(exp).Fill(batch, at, n)
+		for i := at; i < at+n; i++ {
+			sources[i] = int32(exp)
+		}
+		at += n
+	}
+	fill(k-1, prev)
+	fill(k, bs-prev-next)
+	fill(k+1, next)
+	batch.Pos = batch.Pos[:bs]
+	if prev > 0 || next > 0 {
+		batch.Sources = sources[:bs]
+	} else {
+		batch.Sources = nil
+	}
 }
 
 // variantParams calls fn for the live model and every variant.

@@ -31,9 +31,29 @@
 //	}
 //
 // and blank-import the package into a copy of cmd/cleval, or build it as a
-// Go plugin (see package doc of cmd/cleval).
+// Go plugin: a package main that also declares
+//
+//	var APIVersion = strategies.APIVersion
+//
+// built with go build -buildmode=plugin and loaded by cleval run --plugin
+// (examples/plugin is a complete one).
 //
 // Optional capabilities are separate interfaces discovered by type
 // assertion: a strategy that keeps extra models to evaluate (an EMA
 // temporal ensemble, say) implements VariantProvider.
+//
+// # Composition
+//
+// Strategies compose by wrapping, not through a shared trainer. A wrapper
+// strategy embeds Wrapper, builds the strategy it wraps from its "base"
+// and "base_params" parameters (BaseConfig, NewBase) and forwards the
+// Strategy calls to it. It acts either around the calls (an EMA updates
+// its averages after each Step) or through hooks it installs in the
+// Context it passes on (Hooks.With): a SegmentHook changes the softmax of
+// the new data (masking), a LogitHook adds a term to the loss (LwF), a
+// GradientHook rewrites or adds to the gradient before the optimizer step
+// (A-GEM, GEM, OWM, EWC, SI). WeightedStep runs the hooks, inner wrappers'
+// first, so any strategy that updates through WeightedStep composes with
+// every wrapper. Segments tell hooks which rows are the incoming batch of
+// the current experience (Segment.New) and which are replayed.
 package strategies

@@ -59,6 +59,12 @@ type Context struct {
 	BatchSize int
 	// Iteration is the number of updates done so far in the run.
 	Iteration int
+	// ExperienceIterations is the number of updates the driver makes in
+	// the current experience, 0 when the driver does not say.
+	ExperienceIterations int
+	// Hooks are installed by wrapper strategies for the strategy they
+	// wrap (see Hooks and Wrapper); the driver's Context has none.
+	Hooks Hooks
 }
 
 // Variant is an extra model to evaluate: the same architecture as the live

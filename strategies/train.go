@@ -19,6 +19,17 @@ type Segment struct {
 	// Masks, when not nil, gives one mask per row instead (rows from
 	// different tasks, such as replayed samples); entries may be nil.
 	Masks [][]bool
+	// New marks rows of the incoming batch of the current experience, as
+	// opposed to replayed or otherwise earlier data. Wrappers that treat
+	// new data apart (softmax masking, LwF) act on New segments only.
+	New bool
+	// Keep, when not nil, replaces in every row the logits of the classes
+	// marked false by the constant MaskValue, which stops their gradient
+	// (nn.SoftmaxCEValue); MaskValue = −Inf removes them from the softmax.
+	// It applies on top of Mask and Masks. Set MaskValue whenever Keep is
+	// set: its zero value is the logit 0.
+	Keep      []bool
+	MaskValue float64
 }
 
 // WeightedStep runs one forward pass over the n = Σ N rows of x (labels y),
@@ -26,8 +37,20 @@ type Segment struct {
 // optimizer update. It returns the loss. ws must hold n rows. When the loss
 // is NaN or infinite no update is made (the driver stops the run as
 // diverged).
+//
+// WeightedStep runs the hooks installed in ctx by wrapper strategies
+// (Hooks): segment hooks before the loss, logit hooks after it, gradient
+// hooks after the backward pass and before the update; what logit and
+// gradient hooks add to the loss (a distillation term, a penalty) is
+// included in the returned loss. Strategies that update through
+// WeightedStep therefore compose with every wrapper.
 func WeightedStep(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs ...Segment) float64 {
-	loss := WeightedGrad(ctx.Model, ws, x, y, segs...)
+	var loss float64
+	if ctx.Hooks.empty() {
+		loss = WeightedGrad(ctx.Model, ws, x, y, segs...)
+	} else {
+		loss = hookedGrad(ctx, ws, x, y, segs)
+	}
 	if !Finite(loss) {
 		return loss
 	}
@@ -38,35 +61,85 @@ func WeightedStep(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs .
 // Finite reports whether v is neither NaN nor infinite.
 func Finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// WeightedGrad is WeightedStep without the update: it leaves the gradient
-// of the weighted loss in m.Grads() (overwritten, not accumulated).
+// WeightedGrad is WeightedStep without the update and without hooks: it
+// leaves the gradient of the weighted loss in m.Grads() (overwritten, not
+// accumulated).
 func WeightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs ...Segment) float64 {
 	n := 0
 	for _, s := range segs {
 		n += s.N
 	}
-	C := m.OutputDim()
 	logits := m.Forward(ws, x, n)
-	dl := ws.LogitGrad()
+	loss := segmentLoss(logits, m.OutputDim(), y, segs, ws.LogitGrad())
+	if !Finite(loss) {
+		return loss
+	}
+	m.ZeroGrad()
+	m.Backward(ws)
+	return loss
+}
+
+// segmentLoss computes Σ Weight·mean CE over the segments of logits and
+// writes the gradient of that loss with respect to the logits into dl.
+func segmentLoss(logits []float32, C int, y []int32, segs []Segment, dl []float32) float64 {
 	loss := 0.0
 	at := 0
 	for _, s := range segs {
 		if s.N == 0 {
 			continue
 		}
+		lg, d, ys := logits[at*C:(at+s.N)*C], dl[at*C:(at+s.N)*C], y[at:at+s.N]
+		scale := float32(s.Weight / float64(s.N))
 		var sum float64
-		if s.Masks != nil {
-			sum, _ = nn.SoftmaxCEMasks(logits[at*C:(at+s.N)*C], s.N, C, y[at:at+s.N], s.Masks, float32(s.Weight/float64(s.N)), dl[at*C:(at+s.N)*C])
-		} else {
-			sum, _ = nn.SoftmaxCE(logits[at*C:(at+s.N)*C], s.N, C, y[at:at+s.N], s.Mask, float32(s.Weight/float64(s.N)), dl[at*C:(at+s.N)*C])
+		switch {
+		case s.Keep != nil:
+			sum, _ = nn.SoftmaxCEValue(lg, s.N, C, ys, s.Mask, s.Masks, s.Keep, float32(s.MaskValue), scale, d)
+		case s.Masks != nil:
+			sum, _ = nn.SoftmaxCEMasks(lg, s.N, C, ys, s.Masks, scale, d)
+		default:
+			sum, _ = nn.SoftmaxCE(lg, s.N, C, ys, s.Mask, scale, d)
 		}
 		loss += s.Weight * sum / float64(s.N)
 		at += s.N
+	}
+	return loss
+}
+
+// hookedGrad is WeightedGrad with the hooks of ctx.
+func hookedGrad(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs []Segment) float64 {
+	h := &ctx.Hooks
+	sc := h.scratch
+	sc.segs = append(sc.segs[:0], segs...)
+	n := 0
+	for i := range sc.segs {
+		for _, sh := range h.segment {
+			sh.HookSegment(ctx, &sc.segs[i])
+		}
+		n += sc.segs[i].N
+	}
+	m := ctx.Model
+	C := m.OutputDim()
+	logits := m.Forward(ws, x, n)
+	dl := ws.LogitGrad()
+	loss := segmentLoss(logits, C, y, sc.segs, dl)
+	u := &sc.update
+	*u = Update{WS: ws, X: x[:n*m.InputDim()], Y: y[:n], N: n, Segs: sc.segs}
+	if len(h.logits) > 0 {
+		at := 0
+		for i, s := range sc.segs {
+			for _, lh := range h.logits {
+				loss += lh.HookLogits(ctx, u, i, logits[at*C:(at+s.N)*C], dl[at*C:(at+s.N)*C])
+			}
+			at += s.N
+		}
 	}
 	if !Finite(loss) {
 		return loss
 	}
 	m.ZeroGrad()
 	m.Backward(ws)
+	for _, gh := range h.gradient {
+		loss += gh.HookGradient(ctx, u)
+	}
 	return loss
 }

@@ -3,6 +3,8 @@ package streams
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/cleval/cleval/datasets"
 )
@@ -11,8 +13,13 @@ import (
 type SplitConfig struct {
 	// Name of the resulting stream, e.g. "split-mnist".
 	Name string
-	// NumExperiences is the number of experiences; zero means 5.
+	// NumExperiences is the number of experiences; zero means len(Sizes)
+	// when Sizes is set, else 5.
 	NumExperiences int
+	// Sizes, when set, gives the number of classes of each experience, in
+	// order (e.g. 5, 1, 1, 1, 1, 1); they must add up to the number of
+	// classes used. Empty means the even split of ExperienceSizes.
+	Sizes []int
 	// ClassOrder is the order in which classes are assigned to experiences.
 	// Nil means 0, 1, ..., C-1 (or a seeded permutation of it when
 	// PermuteClasses is set). When given it must be a permutation of a
@@ -21,17 +28,28 @@ type SplitConfig struct {
 	// PermuteClasses draws the class order with Seed.
 	PermuteClasses bool
 	Seed           uint64
-	// Scenario is ClassIncremental (zero value) or TaskIncremental.
+	// Scenario is ClassIncremental (zero value), TaskIncremental (each
+	// experience its own task, outputs masked to its classes) or
+	// DomainIncremental: the classes of each experience are relabelled
+	// 0, 1, ... in class order, so every experience shares one small label
+	// space (Split-MNIST's "domain-IL": first or second digit of the pair).
 	Scenario Scenario
+}
+
+func (c SplitConfig) experiences() int {
+	switch {
+	case c.NumExperiences != 0:
+		return c.NumExperiences
+	case len(c.Sizes) > 0:
+		return len(c.Sizes)
+	}
+	return 5
 }
 
 // Validate checks the configuration against a dataset with numClasses
 // classes.
 func (c SplitConfig) Validate(numClasses int) error {
-	n := c.NumExperiences
-	if n == 0 {
-		n = 5
-	}
+	n := c.experiences()
 	if n < 0 {
 		return fmt.Errorf("streams: number of experiences %d: must be positive", c.NumExperiences)
 	}
@@ -52,13 +70,28 @@ func (c SplitConfig) Validate(numClasses int) error {
 		}
 		classes = len(c.ClassOrder)
 	}
+	if len(c.Sizes) > 0 {
+		if len(c.Sizes) != n {
+			return fmt.Errorf("streams: %d experience sizes %v for %d experiences", len(c.Sizes), c.Sizes, n)
+		}
+		sum := 0
+		for _, s := range c.Sizes {
+			if s < 1 {
+				return fmt.Errorf("streams: experience sizes %v: every experience needs at least one class", c.Sizes)
+			}
+			sum += s
+		}
+		if sum != classes {
+			return fmt.Errorf("streams: experience sizes %v add up to %d classes, want %d", c.Sizes, sum, classes)
+		}
+	}
 	if n > classes {
 		return fmt.Errorf("streams: %d experiences for %d classes: at most one experience per class", n, classes)
 	}
 	switch c.Scenario {
-	case "", ClassIncremental, TaskIncremental:
+	case "", ClassIncremental, TaskIncremental, DomainIncremental:
 	default:
-		return fmt.Errorf("streams: scenario %q: a class split is class-incremental or task-incremental", c.Scenario)
+		return fmt.Errorf("streams: unknown scenario %q", c.Scenario)
 	}
 	return nil
 }
@@ -77,9 +110,35 @@ func ExperienceSizes(c, n int) []int {
 	return sizes
 }
 
+// classOrder returns the order in which c assigns the classes of a
+// dataset with nc classes: cfg.ClassOrder, 0..nc-1, or a permutation of it
+// drawn with NewRand(cfg.Seed, RandStream).
+func (c SplitConfig) classOrder(nc int) []int {
+	if c.ClassOrder != nil {
+		return c.ClassOrder
+	}
+	order := make([]int, nc)
+	for i := range order {
+		order[i] = i
+	}
+	if c.PermuteClasses {
+		p32 := make([]int32, nc)
+		for i := range p32 {
+			p32[i] = int32(i)
+		}
+		Shuffle(NewRand(c.Seed, RandStream), p32)
+		for i, v := range p32 {
+			order[i] = int(v)
+		}
+	}
+	return order
+}
+
 // SplitClasses cuts the classes of a train/test pair into experiences: the
-// class-incremental (or task-incremental) split used by Split-MNIST.
-// Within an experience, samples keep dataset order.
+// class-incremental (or task- or domain-incremental) split used by
+// Split-MNIST. Experience k gets the next Sizes[k] classes of the class
+// order (ExperienceSizes when Sizes is empty); within an experience,
+// samples keep dataset order.
 func SplitClasses(p datasets.Pair, cfg SplitConfig) (*Stream, error) {
 	nc := p.Train.NumClasses
 	if p.Test.NumClasses != nc {
@@ -91,26 +150,11 @@ func SplitClasses(p datasets.Pair, cfg SplitConfig) (*Stream, error) {
 	if err := cfg.Validate(nc); err != nil {
 		return nil, err
 	}
-	n := cfg.NumExperiences
-	if n == 0 {
-		n = 5
-	}
-	order := cfg.ClassOrder
-	if order == nil {
-		order = make([]int, nc)
-		for i := range order {
-			order[i] = i
-		}
-		if cfg.PermuteClasses {
-			p32 := make([]int32, nc)
-			for i := range p32 {
-				p32[i] = int32(i)
-			}
-			Shuffle(NewRand(cfg.Seed, RandStream), p32)
-			for i, v := range p32 {
-				order[i] = int(v)
-			}
-		}
+	n := cfg.experiences()
+	order := cfg.classOrder(nc)
+	sizes := cfg.Sizes
+	if len(sizes) == 0 {
+		sizes = ExperienceSizes(len(order), n)
 	}
 	scen := cfg.Scenario
 	if scen == "" {
@@ -121,14 +165,37 @@ func SplitClasses(p datasets.Pair, cfg SplitConfig) (*Stream, error) {
 		expOf[i] = -1
 	}
 	s := &Stream{Name: cfg.Name, Scenario: scen, NumClasses: nc, InputDim: p.Train.Dim()}
+	if scen == DomainIncremental {
+		s.NumClasses = slices.Max(sizes)
+	}
 	at := 0
-	for e, size := range ExperienceSizes(len(order), n) {
+	for e, size := range sizes {
 		ex := &Experience{ID: e + 1, Task: e}
-		for _, k := range order[at : at+size] {
-			ex.Classes = append(ex.Classes, int32(k))
+		group := order[at : at+size]
+		names := make([]string, len(group))
+		for i, k := range group {
 			expOf[k] = e
+			names[i] = className(p.Train, k)
 		}
-		slices.Sort(ex.Classes)
+		ex.Name = "classes " + strings.Join(names, ",")
+		if scen == DomainIncremental {
+			// Class group[i] becomes label i.
+			lab := make([]int32, nc)
+			for i := range lab {
+				lab[i] = -1
+			}
+			for i, k := range group {
+				lab[k] = int32(i)
+				ex.Classes = append(ex.Classes, int32(i))
+			}
+			ex.Train.Labels, ex.Test.Labels = lab, lab
+			ex.Name += fmt.Sprintf(" as 0..%d", size-1)
+		} else {
+			for _, k := range group {
+				ex.Classes = append(ex.Classes, int32(k))
+			}
+			slices.Sort(ex.Classes)
+		}
 		at += size
 		ex.Train.Data = p.Train
 		ex.Test.Data = p.Test
@@ -149,4 +216,12 @@ func SplitClasses(p datasets.Pair, cfg SplitConfig) (*Stream, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// className returns the name of class k of d, or its number.
+func className(d *datasets.Dataset, k int) string {
+	if k < len(d.ClassNames) {
+		return d.ClassNames[k]
+	}
+	return strconv.Itoa(k)
 }

@@ -22,19 +22,30 @@ const (
 	DomainIncremental Scenario = "domain-incremental"
 )
 
-// View is a subset of a dataset: the samples Data[Index[i]].
+// View is a subset of a dataset: the samples Data[Index[i]], optionally
+// transformed and relabelled. Views are values; the slices and the map are
+// shared and read-only.
 type View struct {
 	Data  *datasets.Dataset
 	Index []int32
+	// Map, when not nil, transforms every sample when it is gathered (the
+	// pixel permutation or rotation of a domain-incremental experience).
+	// The dataset itself is never copied or changed.
+	Map *datasets.PixelMap
+	// Labels, when not nil, maps the dataset's labels to the stream's:
+	// a sample of dataset class c has stream label Labels[c] (label
+	// offsets of concatenated streams, within-experience labels of
+	// domain-incremental splits).
+	Labels []int32
 }
 
 // Len returns the number of samples in the view.
 func (v View) Len() int { return len(v.Index) }
 
 // Gather writes the samples at positions pos (indices into v.Index) into dst
-// as float32 rows and their labels into ys (when ys is not nil). It does not
-// allocate once scratch has capacity len(pos); scratch may be nil, in which
-// case a slice is allocated.
+// as float32 rows, transformed by v.Map, and their stream labels into ys
+// (when ys is not nil). It does not allocate once scratch has capacity
+// len(pos); scratch may be nil, in which case a slice is allocated.
 func (v View) Gather(dst []float32, ys []int32, pos []int32, scratch []int32) []int32 {
 	if cap(scratch) < len(pos) {
 		scratch = make([]int32, len(pos))
@@ -43,12 +54,23 @@ func (v View) Gather(dst []float32, ys []int32, pos []int32, scratch []int32) []
 	for i, p := range pos {
 		scratch[i] = v.Index[p]
 	}
-	v.Data.Gather(dst, ys, scratch)
+	v.Data.GatherMapped(dst, ys, scratch, v.Map)
+	if ys != nil && v.Labels != nil {
+		for i := range pos {
+			ys[i] = v.Labels[ys[i]]
+		}
+	}
 	return scratch
 }
 
-// Label returns the label of the sample at position p of the view.
-func (v View) Label(p int32) int32 { return v.Data.Labels[v.Index[p]] }
+// Label returns the stream label of the sample at position p of the view.
+func (v View) Label(p int32) int32 {
+	y := v.Data.Labels[v.Index[p]]
+	if v.Labels != nil {
+		return v.Labels[y]
+	}
+	return y
+}
 
 // Experience is one step of a stream.
 type Experience struct {
@@ -59,8 +81,14 @@ type Experience struct {
 	// Task is the task label (0-based); meaningful in task-incremental
 	// streams, equal to ID-1 otherwise.
 	Task int
+	// Name describes the experience's data, e.g. "classes 0,1" or
+	// "rotate 80°" (informative).
+	Name string
 	// Train and Test are the experience's samples.
 	Train, Test View
+	// Valid holds training samples held out as the continual-evaluation
+	// set (HoldOut); empty otherwise. They are not in Train.
+	Valid View
 }
 
 // Stream is a sequence of experiences over one label space.
@@ -139,6 +167,17 @@ type Batch struct {
 	// strategy can store references to them (a replay buffer) instead of
 	// copies.
 	Pos []int32
+	// Sources, when not nil, holds the ID of the experience each row comes
+	// from (Pos[i] is a position in that experience's train view): blurry
+	// boundaries mix the samples of two consecutive experiences in one
+	// batch. Nil means every row comes from Experience.
+	Sources []int32
+	// Repeat is which of the repeated updates on this mini-batch the
+	// current Step is, from 0 (online streams use each mini-batch for
+	// several consecutive updates). A strategy that stores the incoming
+	// samples (a replay buffer updated every step) should do so only when
+	// Repeat is 0.
+	Repeat int
 }
 
 // Loader draws mini-batches from a view in a seeded random order, one epoch
@@ -173,7 +212,7 @@ func (l *Loader) BatchesPerEpoch() int {
 }
 
 // Next fills b with the next batch (b.X and b.Y must have capacity for
-// batchSize samples) and reports whether a new epoch was started.
+// batchSize samples); the last batch of an epoch may be short.
 func (l *Loader) Next(b *Batch) {
 	if l.pos >= len(l.perm) {
 		Shuffle(l.rng, l.perm)
@@ -190,6 +229,38 @@ func (l *Loader) Next(b *Batch) {
 	b.Y = b.Y[:n]
 	b.Pos = append(b.Pos[:0], pos...)
 	l.scratch = l.view.Gather(b.X, b.Y, pos, l.scratch)
+}
+
+// Fill writes the next n samples of the loader's order into rows
+// [at, at+n) of b (X, Y and Pos; b.N and b.Dim are left alone), going on
+// into the next epoch, freshly shuffled, when this one runs out: unlike
+// Next it never yields a short batch. It does not allocate once b.Pos has
+// capacity at+n.
+func (l *Loader) Fill(b *Batch, at, n int) {
+	if len(l.perm) == 0 {
+		panic("streams: Loader.Fill on an empty view")
+	}
+	d := l.view.Data.Dim()
+	if cap(b.Pos) < at+n {
+		b.Pos = append(b.Pos[:cap(b.Pos)], make([]int32, at+n-cap(b.Pos))...)
+	}
+	b.Pos = b.Pos[:max(len(b.Pos), at+n)]
+	for n > 0 {
+		if l.pos >= len(l.perm) {
+			Shuffle(l.rng, l.perm)
+			l.pos = 0
+		}
+		m := min(n, len(l.perm)-l.pos)
+		pos := l.perm[l.pos : l.pos+m]
+		l.pos += m
+		copy(b.Pos[at:at+m], pos)
+		if cap(l.scratch) < m {
+			l.scratch = make([]int32, m)
+		}
+		l.scratch = l.view.Gather(b.X[at*d:(at+m)*d], b.Y[at:at+m], pos, l.scratch)
+		at += m
+		n -= m
+	}
 }
 
 // Shuffle permutes p uniformly with rng (Fisher–Yates, from the end).
@@ -214,4 +285,8 @@ const (
 	RandEvalSubset
 	RandStrategy
 	RandStream
+	// RandPermutation draws the pixel permutations of permuted streams.
+	RandPermutation
+	// RandValidation draws the held-out validation samples (HoldOut).
+	RandValidation
 )

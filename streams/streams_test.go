@@ -104,7 +104,10 @@ func TestSplitConfigRejects(t *testing.T) {
 		{ClassOrder: []int{0, 0, 1}, NumExperiences: 2},
 		{ClassOrder: []int{0, 4}, NumExperiences: 2},
 		{ClassOrder: []int{0, 1}, PermuteClasses: true, NumExperiences: 2},
-		{NumExperiences: 2, Scenario: DomainIncremental},
+		{NumExperiences: 2, Scenario: "online"},
+		{NumExperiences: 3, Sizes: []int{2, 2}},
+		{NumExperiences: 2, Sizes: []int{3, 2}},
+		{NumExperiences: 2, Sizes: []int{4, 0}},
 	} {
 		if _, err := SplitClasses(p, cfg); err == nil {
 			t.Errorf("%+v accepted", cfg)

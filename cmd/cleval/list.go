@@ -200,13 +200,28 @@ func strategiesCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "strategies",
 		Usage: "list the registered strategies and their parameters",
+		Description: "Parameters are set with --param key=value on cleval run (value as JSON or a string).\n" +
+			"Wrappers (ema, mask, agem, gem, owm, ewc, lwf, si) wrap another strategy given by base and base_params, e.g.\n" +
+			"  --strategy ema --param base=er --param 'base_params={\"mem_size\":500}' --param 'decays=[0.99,0.999]'",
+		Flags: []cli.Flag{pluginFlag()},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("strategies takes no arguments, got %q", c.Args().Slice())
+			}
+			w := c.App.Writer
 			for _, s := range strategies.List() {
-				fmt.Fprintf(c.App.Writer, "%s\n    %s\n", s.Name, s.Summary)
+				fmt.Fprintf(w, "%s\n    %s\n", s.Name, s.Summary)
 				for _, p := range s.Params {
-					fmt.Fprintf(c.App.Writer, "    --param %s=…  (default %q) %s\n", p.Name, p.Default, p.Doc)
+					def := p.Default
+					if def == "" {
+						def = `""`
+					}
+					fmt.Fprintf(w, "    --param %s=…  (default %s) %s\n", p.Name, def, p.Doc)
 				}
 			}
+			fmt.Fprint(w, "\nComposition: a wrapper takes {\"base\": NAME, \"base_params\": {...}} and its own parameters; wrappers nest.\n"+
+				"EMA over softmax masking over ER: --strategy ema with the parameters\n"+
+				"  {\"base\": \"mask\", \"base_params\": {\"base\": \"er\", \"base_params\": {\"mem_size\": 500}}, \"decays\": [0.99]}\n")
 			return nil
 		},
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/harness"
 	"github.com/cleval/cleval/internal/progress"
-	"github.com/cleval/cleval/internal/version"
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/store"
 	"github.com/cleval/cleval/strategies"
@@ -30,13 +29,14 @@ func runCommand() *cli.Command {
 		Usage: "run an experiment (default: preset " + harness.DefaultPreset + ", seed 0) and store it",
 		Description: "Flags override the fields of the preset. Runs are stored in the SQLite database given by --db;\n" +
 			"a summary table is printed on stdout, a progress bar on stderr when it is a terminal.",
-		Flags: []cli.Flag{
+		Flags: withStreamFlags([]cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: harness.DefaultPreset, Usage: "named experiment to start from (see: cleval presets)"},
 			&cli.StringFlag{Name: "benchmark", Usage: "stream: " + strings.Join(harness.Benchmarks, ", ")},
 			&cli.IntFlag{Name: "experiences", Usage: "number of experiences"},
 			&cli.StringFlag{Name: "class-order", Usage: "comma-separated class order, e.g. 9,8,7,6,5,4,3,2,1,0"},
 			&cli.BoolFlag{Name: "permute-classes", Usage: "seeded random class order"},
 			&cli.StringFlag{Name: "strategy", Usage: "registered strategy (see: cleval strategies)"},
+			pluginFlag(),
 			&cli.StringSliceFlag{Name: "param", Usage: "strategy parameter `key=value` (repeatable; value as JSON or a string)"},
 			&cli.IntFlag{Name: "epochs", Usage: "epochs per experience"},
 			&cli.IntFlag{Name: "batch-size", Usage: "new samples per update"},
@@ -54,10 +54,11 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "db", Value: "cleval.db", Usage: "SQLite database to store runs in"},
 			&cli.StringFlag{Name: "data-dir", Usage: "directory holding the dataset files (also: CLEVAL_DATA)"},
 			&cli.BoolFlag{Name: "download", Usage: "download a missing dataset from its canonical address (SHA-256 checked) into the user cache"},
-			&cli.IntFlag{Name: "threads", Usage: "threads per run (default: all cores); records do not depend on it"},
+			&cli.IntFlag{Name: "threads", Usage: "threads per run (default: all cores divided among the workers); records do not depend on it"},
+			&cli.IntFlag{Name: "workers", Value: 1, Usage: "runs (seeds) computed in parallel"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile (pprof) of the runs to `FILE`"},
-		},
+		}),
 		Action: runAction,
 	}
 }
@@ -116,6 +117,9 @@ func buildConfig(c *cli.Context) (harness.Config, error) {
 	if c.IsSet("permute-classes") {
 		cfg.PermuteClasses = c.Bool("permute-classes")
 	}
+	if err := applyStreamFlags(c, &cfg); err != nil {
+		return cfg, err
+	}
 	if c.IsSet("strategy") && c.String("strategy") != cfg.Strategy {
 		cfg.Strategy = c.String("strategy")
 		// The preset's parameters belong to its strategy: another strategy
@@ -146,7 +150,7 @@ func buildConfig(c *cli.Context) (harness.Config, error) {
 			return cfg, err
 		}
 	}
-	for _, kv := range c.StringSlice("param") {
+	for _, kv := range joinParams(c.StringSlice("param")) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return cfg, usagef("--param %q: want key=value", kv)
@@ -207,6 +211,9 @@ func runAction(c *cli.Context) error {
 	if c.Int("threads") < 0 {
 		return usagef("--threads %d: must be >= 0 (0 = all cores)", c.Int("threads"))
 	}
+	if c.Int("workers") < 1 {
+		return usagef("--workers %d: must be >= 1", c.Int("workers"))
+	}
 	seeds, err := parseInts(c.String("seeds"), true)
 	if err != nil {
 		return usagef("--seeds: %v", err)
@@ -248,36 +255,7 @@ func runAction(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := progress.New(os.Stderr, c.Bool("quiet"))
-	var ids []int64
-	var runErr error
-	for _, cfg := range cfgs {
-		stream, err := data.Stream(&cfg)
-		if err != nil {
-			return err
-		}
-		w := db.NewRun()
-		label := fmt.Sprintf("%s seed %d", cfg.Strategy, cfg.Seed)
-		bar.Start()
-		spec := harness.Spec{Config: cfg, Stream: stream, CodeVersion: version.Version, Threads: c.Int("threads")}
-		if bar.Enabled() {
-			spec.Progress = func(p harness.Progress) {
-				bar.Update(label, p.Iteration, p.Iterations, progressDetail(p))
-			}
-		}
-		_, err = harness.Run(ctx, spec, w)
-		bar.Done()
-		if w.ID() != 0 {
-			ids = append(ids, w.ID())
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				runErr = fmt.Errorf("%w: run %d stored as interrupted", errInterrupted, w.ID())
-			} else {
-				runErr = err
-			}
-			break
-		}
-	}
+	ids, runErr := runAll(ctx, c, db, data, cfgs, bar)
 	if len(ids) > 0 {
 		if err := printSummary(c.App.Writer, db, ids); err != nil && runErr == nil {
 			runErr = err

@@ -24,8 +24,8 @@ type MLP struct {
 
 	// job describes the parallel phase in progress; the run* method values
 	// are created once so that running a phase allocates nothing.
-	job                         job
-	runMul, runOuter, runEpilog func(tid int)
+	job                                      job
+	runMul, runOuter, runEpilog, runReLUBack func(tid int)
 }
 
 // job is the description of one parallel element-wise or sparse phase.
@@ -64,7 +64,7 @@ func NewMLP(sizes []int, eng Engine, pool *par.Pool) (*MLP, error) {
 		eng = GonumEngine{}
 	}
 	m := &MLP{sizes: append([]int(nil), sizes...), eng: eng, pool: pool}
-	m.runMul, m.runOuter, m.runEpilog = m.mulPhase, m.outerPhase, m.epilogPhase
+	m.runMul, m.runOuter, m.runEpilog, m.runReLUBack = m.mulPhase, m.outerPhase, m.epilogPhase, m.reluBackPhase
 	off := 0
 	for l := 0; l+1 < len(sizes); l++ {
 		in, out := sizes[l], sizes[l+1]
@@ -125,16 +125,20 @@ type Workspace struct {
 	// forward pass used it; noBackward marks a forward pass that kept no
 	// state for Backward (ForwardSparse).
 	in0        sparse.CSR
+	in0T       sparse.CSR // in0 transposed, for the weight gradient
 	sparse0    bool
+	reserved   bool
 	noBackward bool
 }
 
 // NewWorkspace returns a workspace for batches of up to capacity samples.
+//
+// The gradient buffers are allocated on first use (LogitGrad), so that a
+// workspace used only for evaluation holds activations alone.
 func (m *MLP) NewWorkspace(capacity int) *Workspace {
 	ws := &Workspace{capacity: capacity}
 	for _, L := range m.layers {
 		ws.acts = append(ws.acts, make([]float32, capacity*L.out))
-		ws.grads = append(ws.grads, make([]float32, capacity*L.out))
 	}
 	return ws
 }
@@ -147,7 +151,14 @@ func (ws *Workspace) Logits() []float32 { return ws.acts[len(ws.acts)-1] }
 
 // LogitGrad returns the buffer a loss writes the gradient of the logits
 // into before Backward.
-func (ws *Workspace) LogitGrad() []float32 { return ws.grads[len(ws.grads)-1] }
+func (ws *Workspace) LogitGrad() []float32 {
+	if ws.grads == nil {
+		for _, a := range ws.acts {
+			ws.grads = append(ws.grads, make([]float32, len(a)))
+		}
+	}
+	return ws.grads[len(ws.grads)-1]
+}
 
 // SparseThreshold is the fraction of zeros in a first-layer input above
 // which Forward multiplies it as a sparse matrix (MNIST pixels are about
@@ -174,6 +185,13 @@ func (m *MLP) ForwardWith(params []float32, ws *Workspace, x []float32, n int) [
 	L := m.layers[0]
 	ws.sparse0 = sparse.ZeroFraction(x[:n*L.in], n, L.in, zeroSample) >= SparseThreshold
 	if ws.sparse0 {
+		if !ws.reserved {
+			// Room for a full batch of nonzeros once, so that batches
+			// denser than earlier ones allocate nothing.
+			ws.in0.Reserve(ws.capacity, ws.capacity*L.in)
+			ws.in0T.Reserve(L.in, ws.capacity*L.in)
+			ws.reserved = true
+		}
 		ws.in0.FromDense(x, n, L.in)
 		m.sparseLayer(params, ws, &ws.in0, 0, n)
 	} else {
@@ -250,12 +268,18 @@ func (m *MLP) mulPhase(tid int) {
 	}
 }
 
+// reluBackPhase zeroes the gradient rows of job.d where the activations
+// job.out are not positive.
+func (m *MLP) reluBackPhase(tid int) {
+	j := &m.job
+	lo, hi := par.Split(j.rows, m.pool.Threads(), tid, 1)
+	vec.ReLUBackward(j.d[lo*j.ldd:hi*j.ldd], j.out[lo*j.ldd:hi*j.ldd])
+}
+
 func (m *MLP) outerPhase(tid int) {
 	j := &m.job
-	// Columns split on 16-lane boundaries: each element's arithmetic is
-	// the same whichever thread owns it.
-	lo, hi := par.Split(j.n, m.pool.Threads(), tid, 16)
-	sparse.AddOuter(j.w, j.ldw, j.csr, j.d, j.ldd, lo, hi)
+	lo, hi := par.Split(j.rows, m.pool.Threads(), tid, 1)
+	sparse.AccumulateRows(j.w, j.ldw, j.csr, lo, hi, j.d, j.ldd, j.n)
 }
 
 // Backward accumulates into Grads the gradient of the loss whose gradient
@@ -263,6 +287,9 @@ func (m *MLP) outerPhase(tid int) {
 func (m *MLP) Backward(ws *Workspace) {
 	if ws.noBackward {
 		panic("nn: Backward after ForwardSparse")
+	}
+	if ws.grads == nil {
+		panic("nn: Backward without a loss gradient in LogitGrad")
 	}
 	n := ws.n
 	for l := len(m.layers) - 1; l >= 0; l-- {
@@ -274,29 +301,23 @@ func (m *MLP) Backward(ws *Workspace) {
 		}
 		// dW += inᵀ·d ; db += column sums of d
 		if l == 0 && ws.sparse0 {
-			m.job = job{w: m.grads[L.w : L.w+L.in*L.out], ldw: L.out, csr: &ws.in0, d: d, ldd: L.out, n: L.out}
+			// dW = Xᵀ·d with X sparse: each row of dW (one input) is
+			// accumulated in registers over the samples where that input
+			// is nonzero; rows are split over the pool.
+			ws.in0.Transpose(&ws.in0T)
+			m.job = job{w: m.grads[L.w : L.w+L.in*L.out], ldw: L.out, csr: &ws.in0T, rows: L.in, d: d, ldd: L.out, n: L.out}
 			m.pool.Run(m.runOuter)
 		} else {
 			m.eng.Sgemm(true, false, L.in, L.out, n, 1, in, L.in, d, L.out, 1, m.grads[L.w:L.w+L.in*L.out], L.out)
 		}
-		gb := m.grads[L.b : L.b+L.out]
-		for r := range n {
-			row := d[r*L.out : (r+1)*L.out]
-			for j, v := range row {
-				gb[j] += v
-			}
-		}
+		vec.AddColSums(m.grads[L.b:L.b+L.out], d, L.out, n)
 		if l == 0 {
 			break
 		}
 		// d_in = d·Wᵀ, then through the ReLU of layer l-1.
 		dprev := ws.grads[l-1][:n*L.in]
 		m.eng.Sgemm(false, true, n, L.in, L.out, 1, d, L.out, m.params[L.w:L.w+L.in*L.out], L.out, 0, dprev, L.in)
-		act := ws.acts[l-1][:n*L.in]
-		for i, a := range act {
-			if a <= 0 {
-				dprev[i] = 0
-			}
-		}
+		m.job = job{d: dprev, out: ws.acts[l-1][:n*L.in], rows: n, ldd: L.in}
+		m.pool.Run(m.runReLUBack)
 	}
 }

@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cleval/cleval/internal/vec"
+)
 
 // SGDConfig configures stochastic gradient descent with PyTorch's
 // torch.optim.SGD semantics (dampening 0).
@@ -59,35 +63,12 @@ func (o *SGD) Step(params, grads []float32) {
 	if len(params) != len(grads) {
 		panic("nn: SGD: arenas of different sizes")
 	}
-	lr := float32(o.cfg.LR)
-	wd := float32(o.cfg.WeightDecay)
-	mu := float32(o.cfg.Momentum)
-	if mu == 0 {
-		for i, g := range grads {
-			if wd != 0 {
-				g += wd * params[i]
-			}
-			params[i] -= lr * g
-		}
-		return
+	var v []float32
+	first := false
+	if o.cfg.Momentum != 0 {
+		v = o.velocity[:len(params)]
+		first = !o.started
+		o.started = true
 	}
-	v := o.velocity[:len(params)]
-	first := !o.started
-	o.started = true
-	for i, g := range grads {
-		if wd != 0 {
-			g += wd * params[i]
-		}
-		if first {
-			v[i] = g
-		} else {
-			v[i] = mu*v[i] + g
-		}
-		if o.cfg.Nesterov {
-			g += mu * v[i]
-		} else {
-			g = v[i]
-		}
-		params[i] -= lr * g
-	}
+	vec.SGDStep(params, grads, v, float32(o.cfg.LR), float32(o.cfg.Momentum), float32(o.cfg.WeightDecay), first, o.cfg.Nesterov)
 }

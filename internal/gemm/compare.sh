@@ -8,6 +8,9 @@
 #
 # usage: internal/gemm/compare.sh [rounds (default 10)] [benchmark filter (default .)]
 # e.g.   internal/gemm/compare.sh 5 'NN_5000.*/t1'
+# env:   BENCHTIME (default 1s) per benchmark run; BENCHSTAT=1 also prints
+#        benchstat's comparison (fetched through the Go module proxy);
+#        KEEP=dir keeps the raw outputs there.
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${1:-10}
@@ -25,6 +28,9 @@ for ((r = 1; r <= rounds; r++)); do
 	echo "round $r/$rounds done" >&2
 done
 go run ./cmd/gemmcmp "$out/native.txt" "$out/openblas.txt"
+if [[ -n "${BENCHSTAT:-}" ]]; then
+	(cd "$out" && go run golang.org/x/perf/cmd/benchstat@latest openblas=openblas.txt native=native.txt)
+fi
 if [[ -n "${KEEP:-}" ]]; then
 	cp "$out/native.txt" "$out/openblas.txt" "$KEEP"/
 fi

@@ -13,10 +13,23 @@ type CSR struct {
 // FromDense sets m to the nonzeros of the rows×cols row-major matrix a,
 // reusing m's storage.
 func (m *CSR) FromDense(a []float32, rows, cols int) {
-	m.Rows, m.Cols = rows, cols
+	m.Rows, m.Cols = 0, cols
 	m.RowPtr = append(m.RowPtr[:0], 0)
 	m.Col = m.Col[:0]
 	m.Val = m.Val[:0]
+	m.AppendDense(a, rows, cols)
+}
+
+// AppendDense appends the nonzeros of the rows×cols row-major matrix a as
+// new rows of m (an empty m takes cols as its width).
+func (m *CSR) AppendDense(a []float32, rows, cols int) {
+	if len(m.RowPtr) == 0 {
+		m.RowPtr = append(m.RowPtr, 0)
+		m.Rows, m.Cols = 0, cols
+	}
+	if cols != m.Cols {
+		panic("sparse: AppendDense: rows of a different width")
+	}
 	for i := range rows {
 		row := a[i*cols : (i+1)*cols]
 		for p, v := range row {
@@ -26,6 +39,21 @@ func (m *CSR) FromDense(a []float32, rows, cols int) {
 			}
 		}
 		m.RowPtr = append(m.RowPtr, int32(len(m.Col)))
+	}
+	m.Rows += rows
+}
+
+// Reserve grows m's storage to hold rows rows and nnz nonzeros, so that
+// FromDense and Transpose of matrices that size allocate nothing.
+func (m *CSR) Reserve(rows, nnz int) {
+	if cap(m.RowPtr) < rows+1 {
+		m.RowPtr = make([]int32, 0, rows+1)
+	}
+	if cap(m.Col) < nnz {
+		m.Col = make([]int32, 0, nnz)
+	}
+	if cap(m.Val) < nnz {
+		m.Val = make([]float32, 0, nnz)
 	}
 }
 
@@ -60,4 +88,46 @@ func ZeroFraction(a []float32, rows, cols, limit int) float64 {
 		seen++
 	}
 	return float64(zeros) / float64(seen)
+}
+
+// Transpose sets t to mᵀ, reusing t's storage: row p of t holds the
+// entries of column p of m, in m's row order.
+func (m *CSR) Transpose(t *CSR) {
+	t.Rows, t.Cols = m.Cols, m.Rows
+	nnz := len(m.Col)
+	t.RowPtr = resize32(t.RowPtr, m.Cols+1)
+	clear(t.RowPtr)
+	for _, c := range m.Col {
+		t.RowPtr[c+1]++
+	}
+	for p := range m.Cols {
+		t.RowPtr[p+1] += t.RowPtr[p]
+	}
+	t.Col = resize32(t.Col, nnz)
+	if cap(t.Val) < nnz {
+		t.Val = make([]float32, nnz)
+	}
+	t.Val = t.Val[:nnz]
+	// next[p] is where column p's next entry goes; RowPtr[p] serves as it
+	// and is restored afterwards.
+	for i := range m.Rows {
+		for q := m.RowPtr[i]; q < m.RowPtr[i+1]; q++ {
+			c := m.Col[q]
+			at := t.RowPtr[c]
+			t.Col[at] = int32(i)
+			t.Val[at] = m.Val[q]
+			t.RowPtr[c]++
+		}
+	}
+	for p := m.Cols; p > 0; p-- {
+		t.RowPtr[p] = t.RowPtr[p-1]
+	}
+	t.RowPtr[0] = 0
+}
+
+func resize32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
 }

@@ -16,17 +16,34 @@ func MulRows(out []float32, ldo int, m *CSR, r0, r1 int, w []float32, ldw, n int
 	if len(out) < (r1-r0-1)*ldo+n {
 		panic("sparse: MulRows: short output")
 	}
-	mulRows(out, ldo, m, r0, r1, w, ldw, n, bias, relu)
+	mulRows(out, ldo, m, r0, r1, w, ldw, n, bias, relu, false)
+}
+
+// AccumulateRows adds rows r0..r1-1 of t·D to W: for each such row p,
+// W[p, :n] += Σ_q t.Val[q]·D[t.Col[q], :n] over the row's entries in
+// order, each W row accumulated in registers. With t = Xᵀ (Transpose) this
+// is rows r0..r1-1 of the weight gradient W += Xᵀ·D of a layer with sparse
+// input X. Disjoint row ranges may run concurrently.
+func AccumulateRows(w []float32, ldw int, t *CSR, r0, r1 int, d []float32, ldd, n int) {
+	if n == 0 || r0 >= r1 {
+		return
+	}
+	if ldw < n || ldd < n || r1 > t.Rows || len(w) < (r1-1)*ldw+n || (t.Cols > 0 && len(d) < (t.Cols-1)*ldd+n) {
+		panic("sparse: AccumulateRows: bad shapes")
+	}
+	mulRows(w[r0*ldw:], ldw, t, r0, r1, d, ldd, n, nil, false, true)
 }
 
 // mulRowsGo is the portable implementation; the assembly kernels compute
 // the vector part of each row, this loop the rest.
-func mulRowsGo(out []float32, ldo int, m *CSR, r0, r1 int, w []float32, ldw, c0, n int, bias []float32, relu bool) {
+func mulRowsGo(out []float32, ldo int, m *CSR, r0, r1 int, w []float32, ldw, c0, n int, bias []float32, relu, acc bool) {
 	for i := r0; i < r1; i++ {
 		o := out[(i-r0)*ldo+c0 : (i-r0)*ldo+n]
-		if bias != nil {
+		switch {
+		case acc:
+		case bias != nil:
 			copy(o, bias[c0:n])
-		} else {
+		default:
 			clear(o)
 		}
 		for q := m.RowPtr[i]; q < m.RowPtr[i+1]; q++ {

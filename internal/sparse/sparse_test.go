@@ -3,6 +3,7 @@ package sparse
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -147,12 +148,15 @@ func TestNoAllocations(t *testing.T) {
 	w := randDense(rng, 784*400)
 	d := randDense(rng, 16*400)
 	out := make([]float32, 16*400)
-	var m CSR
+	var m, tr CSR
 	m.FromDense(a, 16, 784)
+	m.Transpose(&tr)
 	if n := testing.AllocsPerRun(20, func() {
 		MulRows(out, 400, &m, 0, 16, w, 400, 400, nil, true)
 		AddOuter(w, 400, &m, d, 400, 0, 400)
 		m.FromDense(a, 16, 784)
+		m.Transpose(&tr)
+		AccumulateRows(w, 400, &tr, 0, 784, d, 400, 400)
 	}); n != 0 {
 		t.Errorf("%v allocations per call, want 0", n)
 	}
@@ -189,6 +193,68 @@ func BenchmarkAddOuter(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		AddOuter(w, 400, &m, d, 400, 0, 400)
+	}
+	dense := 2.0 * float64(rows) * 784 * 400 * float64(b.N) / b.Elapsed().Seconds() / 1e9
+	b.ReportMetric(dense, "dense-GFLOPS")
+}
+
+func TestTransposeAndAccumulateRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct {
+		rows, cols, n int
+		density       float64
+	}{{1, 1, 1, 1}, {5, 7, 17, 0.4}, {64, 784, 400, 0.19}, {9, 30, 45, 0}, {6, 20, 33, 1}} {
+		a := randSparse(rng, tc.rows, tc.cols, tc.density)
+		var m, tr CSR
+		m.FromDense(a, tc.rows, tc.cols)
+		m.Transpose(&tr)
+		// tr is exactly the CSR of the dense transpose.
+		at := make([]float32, tc.cols*tc.rows)
+		for i := range tc.rows {
+			for p := range tc.cols {
+				at[p*tc.rows+i] = a[i*tc.cols+p]
+			}
+		}
+		var want CSR
+		want.FromDense(at, tc.cols, tc.rows)
+		if !reflect.DeepEqual(tr.RowPtr, want.RowPtr) || !reflect.DeepEqual(tr.Col, want.Col) || !reflect.DeepEqual(tr.Val, want.Val) || tr.Rows != tc.cols || tr.Cols != tc.rows {
+			t.Fatalf("%+v: transpose differs", tc)
+		}
+		d := randDense(rng, tc.rows*tc.n)
+		w0 := randDense(rng, tc.cols*tc.n)
+		w := append([]float32(nil), w0...)
+		// Two row ranges, as two threads would.
+		half := tc.cols / 2
+		AccumulateRows(w, tc.n, &tr, half, tc.cols, d, tc.n, tc.n)
+		AccumulateRows(w, tc.n, &tr, 0, half, d, tc.n, tc.n)
+		for p := range tc.cols {
+			for c := range tc.n {
+				ref, mag := float64(w0[p*tc.n+c]), math.Abs(float64(w0[p*tc.n+c]))
+				for i := range tc.rows {
+					x := float64(a[i*tc.cols+p]) * float64(d[i*tc.n+c])
+					ref += x
+					mag += math.Abs(x)
+				}
+				if got := float64(w[p*tc.n+c]); math.Abs(got-ref) > 1e-5*mag {
+					t.Fatalf("%+v: W[%d,%d] = %v, want %v", tc, p, c, got, ref)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkAccumulateRows(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	rows := 512
+	a := randSparse(rng, rows, 784, 0.19)
+	w := randDense(rng, 784*400)
+	d := randDense(rng, rows*400)
+	var m, tr CSR
+	m.FromDense(a, rows, 784)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Transpose(&tr)
+		AccumulateRows(w, 400, &tr, 0, 784, d, 400, 400)
 	}
 	dense := 2.0 * float64(rows) * 784 * 400 * float64(b.N) / b.Elapsed().Seconds() / 1e9
 	b.ReportMetric(dense, "dense-GFLOPS")

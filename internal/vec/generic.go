@@ -5,3 +5,11 @@ package vec
 func addBiasReLU(x []float32, ld, rows int, bias []float32, relu bool) {
 	addBiasReLUGo(x, ld, rows, 0, bias, relu)
 }
+
+func addColSums(dst, x []float32, ld, rows int) { addColSumsGo(dst, x, ld, rows, 0) }
+
+func sgdStep(p, g, v []float32, lr, mu, wd float32, first, nesterov bool) {
+	sgdStepGo(p, g, v, lr, mu, wd, first, nesterov, 0)
+}
+
+func reluBackward(d, act []float32) { reluBackwardGo(d, act, 0) }

@@ -2,13 +2,16 @@
 // and metrics in an SQLite database (the SQLite adapter of package metrics;
 // the only cleval package that needs cgo).
 //
-// # Schema (version 1)
+// # Schema (version 2)
 //
 //	meta(key TEXT PRIMARY KEY, value TEXT)            -- schema_version, ...
-//	runs(id INTEGER PRIMARY KEY, key, preset, benchmark, strategy, seed,
-//	     config JSON, code_version, status, error, num_experiences,
-//	     eval_subset, variants JSON, iterations, host, pid,
-//	     started_at, ended_at)                        -- times in RFC 3339 UTC
+//	runs(id INTEGER PRIMARY KEY AUTOINCREMENT, key, preset, benchmark,
+//	     strategy, seed, config JSON, code_version, status, error,
+//	     num_experiences, eval_subset, variants JSON, iterations, host, pid,
+//	     started_at, ended_at,                        -- times in RFC 3339 UTC
+//	     claim)                                       -- token of the owner that claimed the key, NULL without a claim
+//	owners(token PRIMARY KEY, host, boot_id, pid, proc_start,
+//	     started_at, heartbeat_at)                    -- processes that hold claims (sweeps)
 //	experiences(run_id, exp, classes JSON, task, train_size, test_size,
 //	     eval_size, end_iteration)                    -- end_iteration = e_k, NULL until it ends
 //	evaluations(run_id, variant, iteration, training_exp, eval_exp,
@@ -24,6 +27,28 @@
 // Accuracies are not stored: they are correct/total. loss_sum is the summed
 // cross-entropy over the total samples.
 //
-// The database runs in WAL mode with a busy timeout, so several processes
-// may write one file.
+// A unique index (runs_key_claimed) allows, per key, one claimed run that
+// is running, complete or diverged.
+//
+// Version 2 added runs.claim, the owners table and that index; run ids are
+// AUTOINCREMENT in files created with version 2, so the id of a deleted
+// run is never reused. A version 1 file is upgraded in place (in one
+// transaction) when it is opened for writing, and read as it is when
+// opened read-only; Merge accepts only current files.
+//
+// # Claims, resume and merging
+//
+// A sweep claims each key (NewClaimedRun) in the transaction that inserts
+// its run: complete and diverged keys are skipped, a key running in a live
+// process is left to it, and the partial runs of a key (interrupted, failed
+// when retried, or running in a process that is gone) are deleted and the
+// key redone from scratch. Liveness: same host and boot id, the pid with
+// the recorded start time; other hosts, a heartbeat younger than the lease.
+// Every write of a claimed run checks that the run is still its own.
+// Merge copies the finished runs of other databases, one per key, and
+// fails on two runs of a key with different results (RunData.Digest).
+//
+// The database runs in WAL mode with a busy timeout and immediate
+// transactions, so several processes may write one file; within a process
+// every writer shares the one connection.
 package store

@@ -19,15 +19,21 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package writes.
-const SchemaVersion = 1
+// Version 2 added runs.claim, the owners table and the unique index of
+// claimed keys (see doc.go); a version 1 file is upgraded in place when it
+// is opened for writing and read as it is when opened read-only.
+const SchemaVersion = 2
 
+// schema creates a database of the current version. Run ids are
+// AUTOINCREMENT so that the id of a deleted run (a resumed sweep deletes
+// the partial runs it redoes) is never given to another run.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
-	id              INTEGER PRIMARY KEY,
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
 	key             TEXT NOT NULL,
 	preset          TEXT NOT NULL,
 	benchmark       TEXT NOT NULL,
@@ -44,7 +50,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	host            TEXT NOT NULL,
 	pid             INTEGER NOT NULL,
 	started_at      TEXT NOT NULL,
-	ended_at        TEXT
+	ended_at        TEXT,
+	claim           TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_key ON runs(key);
 CREATE TABLE IF NOT EXISTS experiences (
@@ -89,7 +96,27 @@ CREATE TABLE IF NOT EXISTS metrics (
 	value   REAL,
 	PRIMARY KEY (run_id, variant, name, k, j)
 ) WITHOUT ROWID;
+` + schemaV2
+
+// schemaV2 holds what version 2 added besides the runs.claim column: the
+// processes that claim runs, and the rule that a claimed key has at most
+// one run that is running, complete or diverged.
+const schemaV2 = `
+CREATE TABLE IF NOT EXISTS owners (
+	token        TEXT PRIMARY KEY,
+	host         TEXT NOT NULL,
+	boot_id      TEXT NOT NULL,
+	pid          INTEGER NOT NULL,
+	proc_start   INTEGER NOT NULL,
+	started_at   TEXT NOT NULL,
+	heartbeat_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_key_claimed ON runs(key)
+	WHERE claim IS NOT NULL AND status IN ('running', 'complete', 'diverged');
 `
+
+// migrateV1 upgrades a version 1 database to version 2.
+const migrateV1 = `ALTER TABLE runs ADD COLUMN claim TEXT;` + schemaV2
 
 // Errors callers branch on.
 var (
@@ -104,6 +131,9 @@ var (
 type DB struct {
 	db   *sql.DB
 	path string
+	// version is the schema version of the file: SchemaVersion, or 1 for
+	// an older file opened read-only.
+	version int
 }
 
 // Options tunes Open.
@@ -194,18 +224,21 @@ func (d *DB) init(readOnly bool) error {
 		return d.wrap("open", err)
 	}
 	if tables > 0 {
-		var v string
-		err := d.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema_version'`).Scan(&v)
+		n, err := d.readVersion(ctx, d.db)
 		if err != nil {
-			if strings.Contains(err.Error(), "no such table") || errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("store: %s: %w (it holds other tables)", d.path, ErrNotDatabase)
-			}
-			return d.wrap("read schema version", err)
+			return err
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n != SchemaVersion {
-			return fmt.Errorf("store: %s: %w %s (this cleval reads version %d)", d.path, ErrSchema, v, SchemaVersion)
+		switch {
+		case n == SchemaVersion:
+		case n == 1 && readOnly:
+			// The read API works on version 1 files (they lack only what
+			// claims need).
+		case n == 1:
+			return d.migrate(ctx)
+		default:
+			return fmt.Errorf("store: %s: %w %d (this cleval reads versions 1 and %d)", d.path, ErrSchema, n, SchemaVersion)
 		}
+		d.version = n
 		if !readOnly {
 			// Take the write lock once, so that a read-only file or
 			// directory is reported now, before any work is done.
@@ -229,14 +262,73 @@ func (d *DB) init(readOnly bool) error {
 		return d.wrap("create schema", err)
 	}
 	defer tx.Rollback()
+	// Another process may have created the schema since the count above.
+	var now int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'`).Scan(&now); err != nil {
+		return d.wrap("create schema", err)
+	}
+	if now > 0 {
+		tx.Rollback()
+		return d.init(readOnly)
+	}
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return d.wrap("create schema", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('created_by', 'cleval')`, strconv.Itoa(SchemaVersion)); err != nil {
 		return d.wrap("create schema", err)
 	}
+	d.version = SchemaVersion
 	return d.wrap("create schema", tx.Commit())
 }
+
+// readVersion returns the schema version stored in meta.
+func (d *DB) readVersion(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (int, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema_version'`).Scan(&v)
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") || errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("store: %s: %w (it holds other tables)", d.path, ErrNotDatabase)
+		}
+		return 0, d.wrap("read schema version", err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: %w %q (this cleval reads versions 1 and %d)", d.path, ErrSchema, v, SchemaVersion)
+	}
+	return n, nil
+}
+
+// migrate upgrades a version 1 file in one transaction (another process
+// may be doing the same: the version is read again under the write lock).
+func (d *DB) migrate(ctx context.Context) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return d.wrap("upgrade schema", err)
+	}
+	defer tx.Rollback()
+	n, err := d.readVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		if _, err := tx.ExecContext(ctx, migrateV1); err != nil {
+			return d.wrap("upgrade schema from version 1", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'schema_version'`, strconv.Itoa(SchemaVersion)); err != nil {
+			return d.wrap("upgrade schema from version 1", err)
+		}
+	} else if n != SchemaVersion {
+		return fmt.Errorf("store: %s: %w %d (this cleval reads versions 1 and %d)", d.path, ErrSchema, n, SchemaVersion)
+	}
+	d.version = SchemaVersion
+	return d.wrap("upgrade schema from version 1", tx.Commit())
+}
+
+// Version returns the schema version of the open file: SchemaVersion, or
+// an older version for a file opened read-only.
+func (d *DB) Version() int { return d.version }
 
 // Run is a stored run.
 type Run struct {
@@ -258,9 +350,22 @@ type Run struct {
 	PID            int
 	StartedAt      time.Time
 	EndedAt        time.Time // zero while running
+	// Claim is the token of the process that claimed the run's key (see
+	// DB.NewClaimedRun); empty for runs written without a claim.
+	Claim string
 }
 
-const runCols = `id, key, preset, benchmark, strategy, seed, config, code_version, status, coalesce(error, ''), num_experiences, eval_subset, variants, iterations, host, pid, started_at, coalesce(ended_at, '')`
+const runCols = `id, key, preset, benchmark, strategy, seed, config, code_version, status, coalesce(error, ''), num_experiences, eval_subset, variants, iterations, host, pid, started_at, coalesce(ended_at, ''), coalesce(claim, '')`
+
+// runColsV1 reads a version 1 file, which has no claim column.
+const runColsV1 = `id, key, preset, benchmark, strategy, seed, config, code_version, status, coalesce(error, ''), num_experiences, eval_subset, variants, iterations, host, pid, started_at, coalesce(ended_at, ''), ''`
+
+func (d *DB) runCols() string {
+	if d.version == 1 {
+		return runColsV1
+	}
+	return runCols
+}
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var (
@@ -269,7 +374,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 		cfg, vars, st, en string
 		status, subset    string
 	)
-	if err := sc.Scan(&r.ID, &r.Key, &r.Preset, &r.Benchmark, &r.Strategy, &seed, &cfg, &r.CodeVersion, &status, &r.Error, &r.NumExperiences, &subset, &vars, &r.Iterations, &r.Host, &r.PID, &st, &en); err != nil {
+	if err := sc.Scan(&r.ID, &r.Key, &r.Preset, &r.Benchmark, &r.Strategy, &seed, &cfg, &r.CodeVersion, &status, &r.Error, &r.NumExperiences, &subset, &vars, &r.Iterations, &r.Host, &r.PID, &st, &en, &r.Claim); err != nil {
 		return Run{}, err
 	}
 	r.Seed = uint64(seed)
@@ -288,7 +393,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 
 // Runs lists the stored runs in id order.
 func (d *DB) Runs(ctx context.Context) ([]Run, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+runCols+` FROM runs ORDER BY id`)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+d.runCols()+` FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, d.wrap("list runs", err)
 	}
@@ -306,7 +411,7 @@ func (d *DB) Runs(ctx context.Context) ([]Run, error) {
 
 // Run returns the run with the given id.
 func (d *DB) Run(ctx context.Context, id int64) (Run, error) {
-	r, err := scanRun(d.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+	r, err := scanRun(d.db.QueryRowContext(ctx, `SELECT `+d.runCols()+` FROM runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, fmt.Errorf("store: %s: run %d: %w", d.path, id, ErrNotFound)
 	}

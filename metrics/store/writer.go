@@ -30,6 +30,8 @@ type RunWriter struct {
 	pending []int // experience ends not written yet
 	iters   int
 	now     func() time.Time
+	// claim, when not nil, makes Begin claim the key (NewClaimedRun).
+	claim *ClaimOptions
 }
 
 // NewRun returns a writer for a new run; nothing is written before Begin.
@@ -42,7 +44,9 @@ func (w *RunWriter) ID() int64 { return w.id }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// Begin inserts the run (status running) and its experiences.
+// Begin inserts the run (status running) and its experiences. A claimed
+// writer (NewClaimedRun) first claims the key in the same transaction and
+// returns a *ClaimError when the key is not to be run.
 func (w *RunWriter) Begin(info metrics.RunInfo) error {
 	w.info = info
 	vars, err := json.Marshal(info.Variants)
@@ -56,10 +60,20 @@ func (w *RunWriter) Begin(info metrics.RunInfo) error {
 		return w.db.wrap("begin run", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs(key, preset, benchmark, strategy, seed, config, code_version, status, num_experiences, eval_subset, variants, host, pid, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+	claim := sql.NullString{}
+	if w.claim != nil {
+		if w.db.version != SchemaVersion {
+			return fmt.Errorf("store: %s: claims need schema version %d, the file has %d", w.db.path, SchemaVersion, w.db.version)
+		}
+		if err := w.db.claimTx(ctx, tx, info.Key, *w.claim); err != nil {
+			return err
+		}
+		claim = sql.NullString{String: w.claim.Owner.Token, Valid: true}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs(key, preset, benchmark, strategy, seed, config, code_version, status, num_experiences, eval_subset, variants, host, pid, started_at, claim)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
 		info.Key, info.Preset, info.Benchmark, info.Strategy, int64(info.Seed), string(info.Config), info.CodeVersion,
-		info.NumExperiences, string(info.EvalSubset), string(vars), host, os.Getpid(), timestamp(w.now()))
+		info.NumExperiences, string(info.EvalSubset), string(vars), host, os.Getpid(), timestamp(w.now()), claim)
 	if err != nil {
 		return w.db.wrap("begin run", err)
 	}
@@ -123,6 +137,21 @@ func (w *RunWriter) Flush() error {
 }
 
 func (w *RunWriter) flushTx(ctx context.Context, tx *sql.Tx) error {
+	// The run must still be ours: a sweep that judged this process dead
+	// may have deleted it (and, in a version 1 file, reused its id).
+	claim := sql.NullString{}
+	if w.claim != nil {
+		claim = sql.NullString{String: w.claim.Owner.Token, Valid: true}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET iterations = ? WHERE id = ? AND status = 'running' AND claim IS ?`, w.iters, w.id, claim)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return fmt.Errorf("run %d: %w", w.id, ErrClaimLost)
+	}
 	if len(w.evals) > 0 {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO evaluations(run_id, variant, iteration, eval_exp, training_exp, correct, total, loss_sum, subset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
@@ -151,9 +180,6 @@ func (w *RunWriter) flushTx(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE experiences SET end_iteration = ? WHERE run_id = ? AND exp = ?`, w.ends[exp], w.id, exp); err != nil {
 			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET iterations = ? WHERE id = ?`, w.iters, w.id); err != nil {
-		return err
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func (s *Naive) BeforeExperience(*strategies.Context, *streams.Experience) error
 
 // Step implements strategies.Strategy.
 func (s *Naive) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
-	loss := strategies.WeightedStep(ctx, s.ws, b.X, b.Y, strategies.Segment{N: b.N, Weight: 1, Mask: b.Mask})
+	loss := strategies.WeightedStep(ctx, s.ws, b.X, b.Y, strategies.Segment{N: b.N, Weight: 1, Mask: b.Mask, New: true})
 	return strategies.StepResult{Loss: loss}, nil
 }
 

@@ -9,44 +9,42 @@ import (
 	"github.com/cleval/cleval/streams"
 )
 
-// Buffer policies and update timings (see the package documentation).
+// Buffer policies, update timings, loss combinations and λ schedules (see
+// the package documentation).
 const (
-	ClassBalanced = "class-balanced"
-	Reservoir     = "reservoir"
+	ClassBalanced      = "class-balanced"
+	Reservoir          = "reservoir"
+	ExperienceBalanced = "experience-balanced"
 
-	UpdateExperienceEnd = "experience-end"
-	UpdateStep          = "step"
+	UpdateExperienceEnd   = "experience-end"
+	UpdateExperienceStart = "experience-start"
+	UpdateStep            = "step"
 
 	LossConcat   = "concat"
 	LossWeighted = "weighted"
+
+	ScheduleConstant = "constant"
+	ScheduleInverse  = "inverse"
 )
 
-// Config holds ER's parameters.
-type Config struct {
+// MemoryConfig holds the parameters of a replay memory, shared by er and
+// er-ace.
+type MemoryConfig struct {
 	// MemSize is the number of stored samples, >= 1. Default 2000.
 	MemSize int `json:"mem_size"`
 	// ReplayBatchSize is the number of replayed samples per update, >= 0;
 	// 0 means the run's batch size. Resolved at Setup.
 	ReplayBatchSize int `json:"replay_batch_size"`
-	// Buffer is the policy: "class-balanced" (default) or "reservoir".
+	// Buffer is the policy: "class-balanced", "reservoir" or
+	// "experience-balanced".
 	Buffer string `json:"buffer"`
-	// Update is when the memory changes: "experience-end" or "step". Empty
-	// means experience-end for class-balanced and step for reservoir.
+	// Update is when the memory changes: "experience-end", "step" or
+	// "experience-start". Empty means experience-end for class-balanced and
+	// experience-balanced, step for reservoir.
 	Update string `json:"update"`
-	// Loss is "concat" (default) or "weighted".
-	Loss string `json:"loss"`
-	// Lambda is the weight of the new-data loss under "weighted", in
-	// [0, 1]. Default 0.5.
-	Lambda float64 `json:"lambda"`
 }
 
-// DefaultConfig returns ER's defaults.
-func DefaultConfig() Config {
-	return Config{MemSize: 2000, Buffer: ClassBalanced, Loss: LossConcat, Lambda: 0.5}
-}
-
-// Validate implements strategies.Validator.
-func (c *Config) Validate() error {
+func (c *MemoryConfig) validate() error {
 	if c.MemSize < 1 {
 		return fmt.Errorf("mem_size %d: must be >= 1", c.MemSize)
 	}
@@ -54,9 +52,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("replay_batch_size %d: must be >= 0 (0 = the batch size)", c.ReplayBatchSize)
 	}
 	switch c.Buffer {
-	case ClassBalanced, Reservoir:
+	case ClassBalanced, Reservoir, ExperienceBalanced:
 	default:
-		return fmt.Errorf("buffer %q: must be %q or %q", c.Buffer, ClassBalanced, Reservoir)
+		return fmt.Errorf("buffer %q: must be %q, %q or %q", c.Buffer, ClassBalanced, Reservoir, ExperienceBalanced)
 	}
 	switch c.Update {
 	case "":
@@ -64,9 +62,38 @@ func (c *Config) Validate() error {
 		if c.Buffer == Reservoir {
 			c.Update = UpdateStep
 		}
-	case UpdateExperienceEnd, UpdateStep:
+	case UpdateExperienceEnd, UpdateStep, UpdateExperienceStart:
 	default:
-		return fmt.Errorf("update %q: must be %q or %q", c.Update, UpdateExperienceEnd, UpdateStep)
+		return fmt.Errorf("update %q: must be %q, %q or %q", c.Update, UpdateExperienceEnd, UpdateStep, UpdateExperienceStart)
+	}
+	return nil
+}
+
+// Config holds ER's parameters.
+type Config struct {
+	MemoryConfig
+	// Loss is "concat" (default) or "weighted".
+	Loss string `json:"loss"`
+	// Lambda is the weight of the new-data loss under "weighted", in
+	// [0, 1]. Default 0.5.
+	Lambda float64 `json:"lambda"`
+	// LambdaSchedule is "constant" (default: λ throughout) or "inverse":
+	// λ_t = Lambda/(t+1) during the experience with 0-based index t
+	// (experience ID t+1), as in Hess et al. and van de Ven's code, where
+	// Lambda = 1 gives the new data the weight of one experience among
+	// t+1.
+	LambdaSchedule string `json:"lambda_schedule"`
+}
+
+// DefaultConfig returns ER's defaults.
+func DefaultConfig() Config {
+	return Config{MemoryConfig: MemoryConfig{MemSize: 2000, Buffer: ClassBalanced}, Loss: LossConcat, Lambda: 0.5, LambdaSchedule: ScheduleConstant}
+}
+
+// Validate implements strategies.Validator.
+func (c *Config) Validate() error {
+	if err := c.MemoryConfig.validate(); err != nil {
+		return err
 	}
 	switch c.Loss {
 	case LossConcat, LossWeighted:
@@ -76,22 +103,36 @@ func (c *Config) Validate() error {
 	if !(c.Lambda >= 0 && c.Lambda <= 1) {
 		return fmt.Errorf("lambda %v: must be in [0, 1]", c.Lambda)
 	}
+	switch c.LambdaSchedule {
+	case ScheduleConstant, ScheduleInverse:
+	default:
+		return fmt.Errorf("lambda_schedule %q: must be %q or %q", c.LambdaSchedule, ScheduleConstant, ScheduleInverse)
+	}
 	return nil
+}
+
+// LambdaAt returns the weight of the new-data loss under "weighted" during
+// experience id (1-based).
+func (c *Config) LambdaAt(id int) float64 {
+	if c.LambdaSchedule == ScheduleInverse {
+		return c.Lambda / float64(id)
+	}
+	return c.Lambda
+}
+
+func memoryParamDocs(d MemoryConfig, update string) []strategies.ParamDoc {
+	return []strategies.ParamDoc{
+		{Name: "mem_size", Default: fmt.Sprint(d.MemSize), Doc: "samples stored, >= 1"},
+		{Name: "replay_batch_size", Default: "0", Doc: "replayed samples per update; 0 = the batch size"},
+		{Name: "buffer", Default: d.Buffer, Doc: "class-balanced | reservoir | experience-balanced"},
+		{Name: "update", Default: update, Doc: "experience-end | step | experience-start; empty = experience-end for class-balanced and experience-balanced, step for reservoir"},
+	}
 }
 
 // ER is experience replay.
 type ER struct {
 	cfg Config
-	mem *Memory
-	ws  *nn.Workspace
-	x   []float32
-	y   []int32
-	sel []int
-	one []int32
-	scr []int32
-	// masks holds each row's task mask in task-incremental streams (nil
-	// otherwise).
-	masks [][]bool
+	rep replayer
 }
 
 var _ strategies.Strategy = (*ER)(nil)
@@ -101,14 +142,11 @@ func init() {
 	strategies.Register(strategies.Info{
 		Name:    "er",
 		Summary: "experience replay: new batch plus a batch drawn from a bounded memory",
-		Params: []strategies.ParamDoc{
-			{Name: "mem_size", Default: fmt.Sprint(d.MemSize), Doc: "samples stored, >= 1"},
-			{Name: "replay_batch_size", Default: "0", Doc: "replayed samples per update; 0 = the batch size"},
-			{Name: "buffer", Default: d.Buffer, Doc: "class-balanced | reservoir"},
-			{Name: "update", Default: "", Doc: "experience-end | step; empty = experience-end for class-balanced, step for reservoir"},
-			{Name: "loss", Default: d.Loss, Doc: "concat (mean over new+replay) | weighted (λ·CE(new) + (1−λ)·CE(replay))"},
-			{Name: "lambda", Default: fmt.Sprint(d.Lambda), Doc: "weight of the new-data loss under weighted, in [0, 1]"},
-		},
+		Params: append(memoryParamDocs(d.MemoryConfig, ""),
+			strategies.ParamDoc{Name: "loss", Default: d.Loss, Doc: "concat (mean over new+replay) | weighted (λ·CE(new) + (1−λ)·CE(replay); λ·CE(new) while the memory is empty)"},
+			strategies.ParamDoc{Name: "lambda", Default: fmt.Sprint(d.Lambda), Doc: "weight of the new-data loss under weighted, in [0, 1]"},
+			strategies.ParamDoc{Name: "lambda_schedule", Default: d.LambdaSchedule, Doc: "constant | inverse (λ_t = lambda/(t+1) in the experience with 0-based index t; lambda 1 gives 1/(t+1))"},
+		),
 		New: func(raw json.RawMessage) (strategies.Strategy, error) {
 			cfg := DefaultConfig()
 			if err := strategies.DecodeParams("er", raw, &cfg); err != nil {
@@ -129,87 +167,184 @@ func (s *ER) Name() string { return "er" }
 func (s *ER) Params() any { return s.cfg }
 
 // Memory returns the replay memory (for inspection and tests).
-func (s *ER) Memory() *Memory { return s.mem }
+func (s *ER) Memory() *Memory { return s.rep.mem }
 
 // Setup implements strategies.Strategy.
 func (s *ER) Setup(ctx *strategies.Context) error {
-	if s.cfg.ReplayBatchSize == 0 {
-		s.cfg.ReplayBatchSize = ctx.BatchSize
-	}
-	s.mem = NewMemory(s.cfg.Buffer, s.cfg.MemSize, ctx.Stream.NumClasses)
-	n := ctx.BatchSize + s.cfg.ReplayBatchSize
-	s.ws = ctx.Model.NewWorkspace(n)
-	s.x = make([]float32, n*ctx.Stream.InputDim)
-	s.y = make([]int32, n)
-	s.sel = make([]int, 0, s.cfg.ReplayBatchSize)
-	s.one = make([]int32, 1)
-	s.scr = make([]int32, 1)
-	if ctx.Stream.Scenario == streams.TaskIncremental {
-		s.masks = make([][]bool, n)
-	}
+	s.rep.setup(ctx, &s.cfg.MemoryConfig)
 	return nil
 }
 
 // BeforeExperience implements strategies.Strategy.
-func (s *ER) BeforeExperience(*strategies.Context, *streams.Experience) error { return nil }
+func (s *ER) BeforeExperience(ctx *strategies.Context, exp *streams.Experience) error {
+	s.rep.before(ctx, exp)
+	return nil
+}
 
 // Step implements strategies.Strategy.
 func (s *ER) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
-	d := b.Dim
-	copy(s.x, b.X[:b.N*d])
-	copy(s.y, b.Y[:b.N])
-	s.sel = s.mem.Sample(ctx.Rand, s.cfg.ReplayBatchSize, s.sel[:0])
-	for i, k := range s.sel {
-		it := s.mem.Item(k)
-		r := b.N + i
-		s.one[0] = it.Pos
-		s.scr = it.Exp.Train.Gather(s.x[r*d:(r+1)*d], s.y[r:r+1], s.one, s.scr)
-		if s.masks != nil {
-			s.masks[r] = ctx.Stream.Mask(it.Exp.Task)
-		}
-	}
-	nr := len(s.sel)
-	var newMasks, repMasks [][]bool
-	if s.masks != nil {
-		for i := range b.N {
-			s.masks[i] = b.Mask
-		}
-		newMasks, repMasks = s.masks[:b.N], s.masks[b.N:b.N+nr]
-	}
+	r := &s.rep
+	nr := r.gather(ctx, b, r.cfg.ReplayBatchSize)
+	newMasks, repMasks := r.rowMasks(b, nr)
 	var loss float64
 	switch {
 	case s.cfg.Loss == LossConcat:
 		var all [][]bool
-		if s.masks != nil {
-			all = s.masks[:b.N+nr]
+		if r.masks != nil {
+			all = r.masks[:b.N+nr]
 		}
-		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y, strategies.Segment{N: b.N + nr, Weight: 1, Mask: b.Mask, Masks: all})
+		// One mean over new and replayed rows; the segments are weighted
+		// by their share of the rows so that wrappers see which rows are
+		// new.
+		w := float64(b.N) / float64(b.N+nr)
+		if all == nil {
+			loss = strategies.WeightedStep(ctx, r.ws, r.x, r.y,
+				strategies.Segment{N: b.N, Weight: w, Mask: b.Mask, New: true},
+				strategies.Segment{N: nr, Weight: 1 - w})
+		} else {
+			loss = strategies.WeightedStep(ctx, r.ws, r.x, r.y,
+				strategies.Segment{N: b.N, Weight: w, Masks: newMasks, New: true},
+				strategies.Segment{N: nr, Weight: 1 - w, Masks: repMasks})
+		}
 	case nr == 0:
-		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y, strategies.Segment{N: b.N, Weight: s.cfg.Lambda, Mask: b.Mask, Masks: newMasks})
+		loss = strategies.WeightedStep(ctx, r.ws, r.x, r.y, strategies.Segment{N: b.N, Weight: s.cfg.LambdaAt(ctx.Current.ID), Mask: b.Mask, Masks: newMasks, New: true})
 	default:
-		loss = strategies.WeightedStep(ctx, s.ws, s.x, s.y,
-			strategies.Segment{N: b.N, Weight: s.cfg.Lambda, Mask: b.Mask, Masks: newMasks},
-			strategies.Segment{N: nr, Weight: 1 - s.cfg.Lambda, Masks: repMasks})
+		lambda := s.cfg.LambdaAt(ctx.Current.ID)
+		loss = strategies.WeightedStep(ctx, r.ws, r.x, r.y,
+			strategies.Segment{N: b.N, Weight: lambda, Mask: b.Mask, Masks: newMasks, New: true},
+			strategies.Segment{N: nr, Weight: 1 - lambda, Masks: repMasks})
 	}
-	if s.cfg.Update == UpdateStep {
-		for i := range b.N {
-			s.mem.Offer(ctx.Rand, Item{Exp: ctx.Current, Pos: b.Pos[i], Label: b.Y[i]})
-		}
-	}
+	r.afterStep(ctx, b)
 	return strategies.StepResult{Loss: loss}, nil
 }
 
 // AfterExperience implements strategies.Strategy.
 func (s *ER) AfterExperience(ctx *strategies.Context, exp *streams.Experience) error {
-	if s.cfg.Update != UpdateExperienceEnd {
-		return nil
-	}
-	if s.cfg.Buffer == ClassBalanced {
-		s.mem.AddExperience(ctx.Rand, exp)
-		return nil
-	}
-	for p := range exp.Train.Len() {
-		s.mem.Offer(ctx.Rand, Item{Exp: exp, Pos: int32(p), Label: exp.Train.Label(int32(p))})
-	}
+	s.rep.after(ctx, exp)
 	return nil
+}
+
+// replayer is the memory and batch assembly shared by er and er-ace.
+type replayer struct {
+	cfg *MemoryConfig
+	mem *Memory
+	ws  *nn.Workspace
+	x   []float32
+	y   []int32
+	sel []int
+	one []int32
+	scr []int32
+	// masks holds each row's task mask in task-incremental streams (nil
+	// otherwise).
+	masks [][]bool
+}
+
+func (r *replayer) setup(ctx *strategies.Context, cfg *MemoryConfig) {
+	if cfg.ReplayBatchSize == 0 {
+		cfg.ReplayBatchSize = ctx.BatchSize
+	}
+	r.cfg = cfg
+	r.mem = NewMemory(cfg.Buffer, cfg.MemSize, ctx.Stream.NumClasses)
+	n := ctx.BatchSize + cfg.ReplayBatchSize
+	r.ws = ctx.Model.NewWorkspace(n)
+	r.x = make([]float32, n*ctx.Stream.InputDim)
+	r.y = make([]int32, n)
+	r.sel = make([]int, 0, cfg.ReplayBatchSize)
+	r.one = make([]int32, 1)
+	r.scr = make([]int32, 1)
+	if ctx.Stream.Scenario == streams.TaskIncremental {
+		r.masks = make([][]bool, n)
+	}
+}
+
+// gather copies the new batch into the first rows and appends up to k
+// replayed samples; it returns the number replayed.
+func (r *replayer) gather(ctx *strategies.Context, b *streams.Batch, k int) int {
+	d := b.Dim
+	copy(r.x, b.X[:b.N*d])
+	copy(r.y, b.Y[:b.N])
+	r.sel = r.mem.Sample(ctx.Rand, k, r.sel[:0])
+	for i, j := range r.sel {
+		it := r.mem.Item(j)
+		row := b.N + i
+		r.one[0] = it.Pos
+		r.scr = it.Exp.Train.Gather(r.x[row*d:(row+1)*d], r.y[row:row+1], r.one, r.scr)
+		if r.masks != nil {
+			r.masks[row] = ctx.Stream.Mask(it.Exp.Task)
+		}
+	}
+	return len(r.sel)
+}
+
+// rowMasks returns the per-row task masks of the new and replayed rows
+// (nil outside task-incremental streams).
+func (r *replayer) rowMasks(b *streams.Batch, nr int) (newMasks, repMasks [][]bool) {
+	if r.masks == nil {
+		return nil, nil
+	}
+	for i := range b.N {
+		r.masks[i] = b.Mask
+	}
+	return r.masks[:b.N], r.masks[b.N : b.N+nr]
+}
+
+func (r *replayer) offerAll(ctx *strategies.Context, exp *streams.Experience) {
+	for p := range exp.Train.Len() {
+		it := Item{Exp: exp, Pos: int32(p), Label: exp.Train.Label(int32(p))}
+		if r.cfg.Buffer == ExperienceBalanced {
+			r.mem.OfferExperience(ctx.Rand, it)
+		} else {
+			r.mem.Offer(ctx.Rand, it)
+		}
+	}
+}
+
+// add stores exp as a whole (experience-end and experience-start updates).
+func (r *replayer) add(ctx *strategies.Context, exp *streams.Experience) {
+	switch r.cfg.Buffer {
+	case ClassBalanced:
+		r.mem.AddExperience(ctx.Rand, exp)
+	case ExperienceBalanced:
+		r.mem.AddExperienceBalanced(ctx.Rand, exp)
+	default:
+		r.offerAll(ctx, exp)
+	}
+}
+
+func (r *replayer) before(ctx *strategies.Context, exp *streams.Experience) {
+	switch r.cfg.Update {
+	case UpdateExperienceStart:
+		r.add(ctx, exp)
+	case UpdateStep:
+		if r.cfg.Buffer == ExperienceBalanced {
+			r.mem.StartExperience()
+		}
+	}
+}
+
+// afterStep offers the incoming samples to a memory updated every step,
+// once per mini-batch (on its first repeated update), each with the
+// experience it comes from (batches of blurry boundaries mix two).
+func (r *replayer) afterStep(ctx *strategies.Context, b *streams.Batch) {
+	if r.cfg.Update != UpdateStep || b.Repeat != 0 {
+		return
+	}
+	for i := range b.N {
+		exp := ctx.Current
+		if b.Sources != nil {
+			exp = ctx.Stream.Experiences[b.Sources[i]-1]
+		}
+		it := Item{Exp: exp, Pos: b.Pos[i], Label: b.Y[i]}
+		if r.cfg.Buffer == ExperienceBalanced {
+			r.mem.OfferExperience(ctx.Rand, it)
+		} else {
+			r.mem.Offer(ctx.Rand, it)
+		}
+	}
+}
+
+func (r *replayer) after(ctx *strategies.Context, exp *streams.Experience) {
+	if r.cfg.Update == UpdateExperienceEnd {
+		r.add(ctx, exp)
+	}
 }

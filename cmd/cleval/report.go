@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cleval/cleval/metrics/report"
+	"github.com/cleval/cleval/metrics/store"
+)
+
+// multiString is a repeatable string flag whose values are never split on
+// commas (criteria such as gap_depth[1,2]<0.1 hold commas).
+type multiString []string
+
+func (m *multiString) Set(v string) error { *m = append(*m, v); return nil }
+func (m *multiString) String() string     { return strings.Join(*m, " ") }
+
+// selectionFlags are the run filters of report, export and plot.
+func selectionFlags() []cli.Flag {
+	return []cli.Flag{
+		dbFlag(),
+		&cli.StringFlag{Name: "run", Usage: "run ids, e.g. 1,2,5-9 (default: all; see: cleval runs)"},
+		&cli.StringSliceFlag{Name: "preset", Usage: "only runs of these presets (repeatable or comma-separated)"},
+		&cli.StringSliceFlag{Name: "strategy", Usage: "only runs of these strategies (repeatable or comma-separated)"},
+	}
+}
+
+// runFilter builds the store filter from selectionFlags.
+func runFilter(c *cli.Context) (store.RunFilter, error) {
+	f := store.RunFilter{Presets: c.StringSlice("preset"), Strategies: c.StringSlice("strategy")}
+	if c.IsSet("run") {
+		ids, err := parseInts(c.String("run"), true)
+		if err != nil {
+			return f, usagef("--run: %v", err)
+		}
+		for _, id := range ids {
+			if id < 1 {
+				return f, usagef("--run: run id %d: ids start at 1", id)
+			}
+			f.IDs = append(f.IDs, int64(id))
+		}
+	}
+	return f, nil
+}
+
+// openResults opens the database read-only with errors that say what to
+// do.
+func openResults(c *cli.Context) (*store.DB, error) {
+	path := c.String("db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, usagef("database %s does not exist (store runs in it with: cleval run --db %s)", path, path)
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		if errors.Is(err, store.ErrNotDatabase) {
+			return nil, usagef("%s is not a cleval database (empty or not SQLite): %v", path, err)
+		}
+		return nil, usageError{err}
+	}
+	return db, nil
+}
+
+// loadSet opens the database and groups the selected runs.
+func loadSet(c *cli.Context) (*store.DB, *report.Set, error) {
+	f, err := runFilter(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openResults(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := report.Load(context.Background(), db, f)
+	if err != nil {
+		db.Close()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, usageError{err}
+		}
+		return nil, nil, err
+	}
+	return db, set, nil
+}
+
+func reportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "aggregate runs over seeds: n, mean, sd and 95% CI of every metric per configuration",
+		ArgsUsage: "[B of --compare A B]",
+		Description: "Runs are grouped by configuration (everything but the seed and the preset name); only complete runs\n" +
+			"count, and the report says which were skipped and why. --compare A B compares two groups paired over\n" +
+			"their shared seeds (mean difference A-B, 95% CI, t, p); a group is named by its number in the report,\n" +
+			"its config hash (prefix), its label, or a strategy or preset name that only it has. --success 'min_acc>=0.5'\n" +
+			"gives the fraction of seeds meeting a criterion with a Wilson 95% interval (accuracies as fractions or\n" +
+			"with %: 'acc>=80%'). --html writes one self-contained page with the tables and the figures.",
+		Flags: append(selectionFlags(),
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "text, markdown, csv, json or latex"},
+			&cli.StringSliceFlag{Name: "compare", Usage: "compare groups `A B` (or A,B; repeatable)"},
+			&cli.GenericFlag{Name: "success", Value: &multiString{}, Usage: "success criterion `'METRIC OP VALUE'`, e.g. 'min_acc>=0.5' (repeatable)"},
+			&cli.StringSliceFlag{Name: "metrics", Usage: "only these metrics, e.g. acc,min_acc,wc_acc"},
+			&cli.BoolFlag{Name: "detail", Usage: "also per-experience min_acc[k] and per-transition gap_*[k,j] values"},
+			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page with tables and figures to `FILE`"},
+		),
+		Action: reportAction,
+	}
+}
+
+func reportAction(c *cli.Context) error {
+	format := c.String("format")
+	switch format {
+	case "text", "markdown", "md", "csv", "json", "latex", "tex":
+	default:
+		return usagef("--format %q: must be one of %s", format, strings.Join(report.Formats, ", "))
+	}
+	refs := append(c.StringSlice("compare"), c.Args().Slice()...)
+	if c.NArg() > 0 && !c.IsSet("compare") {
+		return usagef("report takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+	}
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") {
+			return usagef("flag %s after the arguments of --compare: put --compare A B last, or write --compare A,B", a)
+		}
+	}
+	if len(refs)%2 != 0 {
+		return usagef("--compare needs two groups: --compare A B (or A,B), got %q", refs)
+	}
+	opt := report.Options{Detail: c.Bool("detail"), Metrics: c.StringSlice("metrics"), Success: *c.Generic("success").(*multiString)}
+	for i := 0; i < len(refs); i += 2 {
+		opt.Compare = append(opt.Compare, [2]string{refs[i], refs[i+1]})
+	}
+	db, set, err := loadSet(c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := report.Build(set, opt)
+	if err != nil {
+		return usageError{err}
+	}
+	if html := c.String("html"); html != "" {
+		if err := writeHTML(db, r, html); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", html)
+	}
+	if err := r.Write(c.App.Writer, format); err != nil {
+		return err
+	}
+	if len(set.Groups) == 0 {
+		return usagef("report: no complete runs among the %d selected (see: cleval runs --db %s)", len(set.Skipped), db.Path())
+	}
+	return nil
+}
+
+// writeHTML renders the page into a temporary file next to path and
+// renames it, so that a failure leaves no half-written page.
+func writeHTML(db *store.DB, r *report.Report, path string) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
+	if err != nil {
+		return usagef("--html %s: %v", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := r.WriteHTML(context.Background(), f, db); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

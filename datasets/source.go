@@ -1,0 +1,201 @@
+package datasets
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Source names the user's own data: a table file (CSV, Parquet, Arrow IPC)
+// or a directory of the four MNIST-style IDX files, and how to read it.
+type Source struct {
+	// Path is the file or directory.
+	Path string `json:"path"`
+	// Format is "csv", "parquet", "arrow" or "idx"; "" tells it from the
+	// path: a directory is idx, then the extension (.csv/.tsv, .parquet/.pq,
+	// .arrow/.feather/.ipc/.arrows), then the file's first bytes.
+	Format string `json:"format,omitempty"`
+	TableOptions
+}
+
+// TableReader reads a table file for TableData.Build.
+type TableReader func(path string, o TableOptions) (*TableData, error)
+
+type tableFormat struct {
+	name  string
+	exts  []string
+	magic [][]byte
+	read  TableReader
+}
+
+var (
+	formatsMu sync.RWMutex
+	formats   = []tableFormat{{name: "csv", exts: []string{".csv", ".tsv"}, read: ReadCSV}}
+)
+
+// externalFormats are the formats whose readers live in package
+// datasets/tabular (they need Apache Arrow, which this package must not
+// import).
+var externalFormats = map[string][]string{
+	"parquet": {".parquet", ".pq"},
+	"arrow":   {".arrow", ".feather", ".ipc", ".arrows"},
+}
+
+// RegisterTableFormat makes OpenSource read the format name (file
+// extensions with their dot, and optional leading magic bytes) with read.
+// Package datasets/tabular registers "parquet" and "arrow" in its init
+// function, so a blank import of it enables them. It panics when name is
+// registered twice.
+func RegisterTableFormat(name string, exts []string, magic [][]byte, read TableReader) {
+	formatsMu.Lock()
+	defer formatsMu.Unlock()
+	for _, f := range formats {
+		if f.name == name {
+			panic("datasets: table format " + name + " registered twice")
+		}
+	}
+	formats = append(formats, tableFormat{name: name, exts: exts, magic: magic, read: read})
+}
+
+// TableFormats returns the names of the readable table formats, sorted.
+func TableFormats() []string {
+	formatsMu.RLock()
+	defer formatsMu.RUnlock()
+	var out []string
+	for _, f := range formats {
+		out = append(out, f.name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// detectFormat tells the format of path from its extension, then its
+// first bytes.
+func detectFormat(path string) (string, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	formatsMu.RLock()
+	defer formatsMu.RUnlock()
+	for _, f := range formats {
+		if slices.Contains(f.exts, ext) {
+			return f.name, nil
+		}
+	}
+	for name, exts := range externalFormats {
+		if slices.Contains(exts, ext) {
+			return name, nil
+		}
+	}
+	head := make([]byte, 8)
+	if f, err := os.Open(path); err == nil {
+		n, _ := f.Read(head)
+		head = head[:n]
+		f.Close()
+	}
+	for _, f := range formats {
+		for _, m := range f.magic {
+			if bytes.HasPrefix(head, m) {
+				return f.name, nil
+			}
+		}
+	}
+	return "", fileErr(path, ErrUnsupported, fmt.Sprintf("cannot tell the table format from the name or content: set the format (one of %s, idx)", strings.Join(tableFormatNames(), ", ")))
+}
+
+// tableFormatNames lists the format names; the caller holds formatsMu.
+func tableFormatNames() []string {
+	var out []string
+	for _, f := range formats {
+		out = append(out, f.name)
+	}
+	for name := range externalFormats {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ReadTable reads the table file at path in the given format ("" to detect
+// it) for Build.
+func ReadTable(path, format string, o TableOptions) (*TableData, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, ioErr(path, err)
+	}
+	if st.IsDir() {
+		return nil, fileErr(path, ErrUnsupported, "is a directory, not a table file")
+	}
+	if format == "" {
+		if format, err = detectFormat(path); err != nil {
+			return nil, err
+		}
+	}
+	formatsMu.RLock()
+	var read TableReader
+	for _, f := range formats {
+		if f.name == format {
+			read = f.read
+		}
+	}
+	known := tableFormatNames()
+	formatsMu.RUnlock()
+	if read == nil {
+		if _, ok := externalFormats[format]; ok {
+			return nil, fileErr(path, ErrUnsupported, fmt.Sprintf("the %s reader is not built in: import _ \"github.com/cleval/cleval/datasets/tabular\"", format))
+		}
+		return nil, fileErr(path, ErrUnsupported, fmt.Sprintf("unknown table format %q (known: %s, idx)", format, strings.Join(known, ", ")))
+	}
+	return read(path, o)
+}
+
+// OpenSource reads the user data src names: an IDX directory (OpenIDXDir,
+// with NumClasses and Shape from the options) or a table validated and split
+// by TableData.Build.
+func OpenSource(src Source) (Pair, error) {
+	if src.Path == "" {
+		return Pair{}, fmt.Errorf("datasets: no data path given: %w", ErrNotFound)
+	}
+	st, err := os.Stat(src.Path)
+	if err != nil {
+		return Pair{}, ioErr(src.Path, err)
+	}
+	if src.Format == "idx" || (src.Format == "" && st.IsDir()) {
+		return openIDXSource(src)
+	}
+	t, err := ReadTable(src.Path, src.Format, src.TableOptions)
+	if err != nil {
+		return Pair{}, err
+	}
+	return t.Build(src.TableOptions)
+}
+
+func openIDXSource(src Source) (Pair, error) {
+	o := src.TableOptions
+	if o.LabelCol != "" || len(o.FeatureCols) > 0 || o.SplitCol != "" || o.TaskCol != "" || o.TestFraction != 0 {
+		return Pair{}, fileErr(src.Path, ErrUnsupported, "an IDX directory has no columns or split options: only the number of classes and the shape apply")
+	}
+	p, err := OpenIDXDir(src.Path, o.NumClasses)
+	if err != nil {
+		return Pair{}, err
+	}
+	if len(o.Shape) > 0 {
+		if prod(o.Shape) != p.Train.Dim() {
+			return Pair{}, fileErr(src.Path, ErrCorrupt, fmt.Sprintf("shape %v holds %d values, but the images have %d", o.Shape, prod(o.Shape), p.Train.Dim()))
+		}
+		p.Train.Shape, p.Test.Shape = slices.Clone(o.Shape), slices.Clone(o.Shape)
+	}
+	for _, d := range []*Dataset{p.Train, p.Test} {
+		counts := d.ClassCounts()
+		for c, n := range counts {
+			if n == 0 {
+				return Pair{}, fileErr(src.Path, ErrCorrupt, fmt.Sprintf("class %d has no samples in %s (classes 0..%d)", c, d.Name, len(counts)-1))
+			}
+		}
+	}
+	return p, p.Validate()
+}

@@ -1,0 +1,116 @@
+package harness
+
+import (
+	"testing"
+
+	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/internal/gemm"
+	"github.com/cleval/cleval/internal/par"
+	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
+)
+
+// benchSetup builds the reference experiment's model and stream (MNIST,
+// MLP 784-400-400-10) with the given thread count.
+func benchSetup(b *testing.B, threads int) (*Config, *streams.Stream, *nn.MLP, *par.Pool, func()) {
+	b.Helper()
+	p, err := LookupPreset(DefaultPreset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := p.Config
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	s, err := testData.Stream(&cfg)
+	if err != nil {
+		b.Skipf("MNIST not available: %v", err)
+	}
+	pool := par.New(threads)
+	g := gemm.NewContext(threads)
+	sizes := append(append([]int{s.InputDim}, cfg.Hidden...), s.NumClasses)
+	m, err := nn.NewMLP(sizes, g, pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Init(streams.NewRand(0, streams.RandInit))
+	return &cfg, s, m, pool, func() { g.Close(); pool.Close() }
+}
+
+// BenchmarkTrainStep measures one training iteration of the reference
+// experiment during experience 2: naive (256 new samples) and ER (256 new
+// + 256 replayed, the memory filled at the end of experience 1).
+func BenchmarkTrainStep(b *testing.B) {
+	for _, strat := range []string{"naive", "er"} {
+		for _, threads := range []int{1, 2} {
+			b.Run(strat+"/t"+itoa(threads), func(b *testing.B) {
+				cfg, s, m, _, done := benchSetup(b, threads)
+				defer done()
+				params := cfg.StrategyParams
+				if strat == "naive" {
+					params = nil
+				}
+				st, err := strategies.New(strat, params)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := &strategies.Context{Model: m, Optimizer: nn.NewSGD(cfg.Optimizer, len(m.Params())),
+					Rand: streams.NewRand(0, streams.RandStrategy), Stream: s, BatchSize: cfg.BatchSize}
+				if err := st.Setup(ctx); err != nil {
+					b.Fatal(err)
+				}
+				ctx.Current = s.Experiences[0]
+				if err := st.AfterExperience(ctx, s.Experiences[0]); err != nil {
+					b.Fatal(err)
+				}
+				ctx.Current = s.Experiences[1]
+				loader := streams.NewLoader(s.Experiences[1].Train, cfg.BatchSize, streams.NewRand(0, streams.RandShuffle))
+				batch := &streams.Batch{X: make([]float32, cfg.BatchSize*s.InputDim), Y: make([]int32, cfg.BatchSize)}
+				step := func() {
+					loader.Next(batch)
+					if _, err := st.Step(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range 3 { // warm-up: workspaces, packing buffers
+					step()
+				}
+				samples := cfg.BatchSize
+				if strat == "er" {
+					samples *= 2
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					step()
+				}
+				b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	}
+}
+
+// BenchmarkEvaluate measures the continual evaluation of the reference
+// experiment at its largest: 1000 samples of each of 5 experiences.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run("5x1000/t"+itoa(threads), func(b *testing.B) {
+			cfg, s, m, _, done := benchSetup(b, threads)
+			defer done()
+			ev := newEvaluator(m, s, &cfg.Eval, 0)
+			out := make([]metrics.EvalRecord, 5)
+			ev.run(m.Params(), 1, 5, out)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				ev.run(m.Params(), 1, 5, out)
+			}
+			b.ReportMetric(5000*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+func itoa(i int) string {
+	return string(rune('0' + i))
+}

@@ -1,0 +1,165 @@
+// Package ema implements temporal ensembles by exponential moving average
+// of the weights (Soutif-Cormerais et al. 2023, "Improving online continual
+// learning performance and stability with temporal ensembles") as the
+// wrapper strategy "ema".
+//
+// The wrapped strategy trains the live model as it would alone. After
+// every update, each EMA model (one per decay λ) moves towards it:
+//
+//	θ_ema ← λ·θ_ema + (1 − λ)·θ
+//
+// starting from θ_ema = θ at the start of the run (the initial model).
+// During the first experience the decay is min(λ, warmup_decay) (default
+// 0.9), so the EMA follows the rapidly changing early model more closely;
+// warmup_decay = 1 disables the warm-up. Each EMA model is evaluated
+// alongside the live one at every evaluation point and recorded as its own
+// model variant, named "ema" followed by the decay ("ema0.99"), so every
+// metric exists for each. The arithmetic is float32, element by element:
+// e = float32(λ)·e + float32(1−λ)·θ.
+//
+// Composition: {"base": "er", "base_params": {...}, "decays": [0.99,
+// 0.999]}. Any strategy can be wrapped, including other wrappers; variants
+// of the wrapped strategy are evaluated too (their names must differ).
+package ema
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
+)
+
+// Config holds the parameters of ema.
+type Config struct {
+	strategies.BaseConfig
+	// Decays are the EMA decays λ, each in [0, 1], distinct; at least one.
+	// Default [0.99].
+	Decays []float64 `json:"decays"`
+	// WarmupDecay caps the decays during the first experience, in [0, 1].
+	// Default 0.9; 1 disables the warm-up.
+	WarmupDecay float64 `json:"warmup_decay"`
+}
+
+// Validate implements strategies.Validator.
+func (c *Config) Validate() error {
+	if len(c.Decays) == 0 {
+		return fmt.Errorf("decays: at least one decay is needed")
+	}
+	for i, d := range c.Decays {
+		if !(d >= 0 && d <= 1) {
+			return fmt.Errorf("decays[%d] = %v: must be in [0, 1]", i, d)
+		}
+		if slices.Contains(c.Decays[:i], d) {
+			return fmt.Errorf("decays: %v listed twice", d)
+		}
+	}
+	if !(c.WarmupDecay >= 0 && c.WarmupDecay <= 1) {
+		return fmt.Errorf("warmup_decay %v: must be in [0, 1]", c.WarmupDecay)
+	}
+	return nil
+}
+
+// VariantName returns the name of the EMA variant with decay d.
+func VariantName(d float64) string { return "ema" + strconv.FormatFloat(d, 'g', -1, 64) }
+
+// EMA is the temporal-ensemble wrapper.
+type EMA struct {
+	strategies.Wrapper
+	cfg    Config
+	arenas [][]float32
+	own    []strategies.Variant
+	out    []strategies.Variant
+}
+
+var (
+	_ strategies.Strategy        = (*EMA)(nil)
+	_ strategies.VariantProvider = (*EMA)(nil)
+)
+
+func init() {
+	strategies.Register(strategies.Info{
+		Name:    "ema",
+		Summary: "EMA temporal ensembles (Soutif-Cormerais et al. 2023): weight averages evaluated as extra model variants; wraps any strategy",
+		Params: append(strategies.BaseParamDocs(),
+			strategies.ParamDoc{Name: "decays", Default: "[0.99]", Doc: "EMA decays λ in [0, 1], one model variant each (named ema<λ>)"},
+			strategies.ParamDoc{Name: "warmup_decay", Default: "0.9", Doc: "decay cap during the first experience, in [0, 1]; 1 = no warm-up"}),
+		New: func(raw json.RawMessage) (strategies.Strategy, error) {
+			cfg := Config{Decays: []float64{0.99}, WarmupDecay: 0.9}
+			if err := strategies.DecodeParams("ema", raw, &cfg); err != nil {
+				return nil, err
+			}
+			inner, err := strategies.NewBase("ema", &cfg.BaseConfig)
+			if err != nil {
+				return nil, fmt.Errorf("strategies: ema: %w", err)
+			}
+			return &EMA{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+		},
+	})
+}
+
+// Name implements strategies.Strategy.
+func (s *EMA) Name() string { return "ema" }
+
+// Params implements strategies.Strategy.
+func (s *EMA) Params() any { return s.cfg }
+
+// Setup implements strategies.Strategy.
+func (s *EMA) Setup(ctx *strategies.Context) error {
+	if err := s.Init(ctx, nil); err != nil {
+		return err
+	}
+	p := ctx.Model.Params()
+	names := []string{"live"}
+	for _, v := range s.Wrapper.Variants() {
+		names = append(names, v.Name)
+	}
+	s.arenas = make([][]float32, len(s.cfg.Decays))
+	s.own = make([]strategies.Variant, len(s.cfg.Decays))
+	for i, d := range s.cfg.Decays {
+		s.arenas[i] = slices.Clone(p)
+		name := VariantName(d)
+		if slices.Contains(names, name) {
+			return fmt.Errorf("ema: variant name %q is taken (by the wrapped strategy)", name)
+		}
+		names = append(names, name)
+		s.own[i] = strategies.Variant{Name: name, Params: s.arenas[i]}
+	}
+	s.out = make([]strategies.Variant, 0, len(names))
+	return nil
+}
+
+// Step implements strategies.Strategy: the wrapped strategy's update, then
+// every EMA moves.
+func (s *EMA) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
+	res, err := s.Wrapper.Step(ctx, b)
+	if err != nil || !strategies.Finite(res.Loss) {
+		return res, err
+	}
+	p := ctx.Model.Params()
+	for i, d := range s.cfg.Decays {
+		if ctx.Current != nil && ctx.Current.ID == 1 {
+			d = min(d, s.cfg.WarmupDecay)
+		}
+		Update(s.arenas[i], p, d)
+	}
+	return res, nil
+}
+
+// Update moves ema towards p: ema = float32(d)·ema + float32(1−d)·p.
+func Update(ema, p []float32, d float64) {
+	l, m := float32(d), float32(1-d)
+	p = p[:len(ema)]
+	for i, v := range p {
+		ema[i] = l*ema[i] + m*v
+	}
+}
+
+// Variants implements strategies.VariantProvider: the wrapped strategy's
+// variants, then one per decay.
+func (s *EMA) Variants() []strategies.Variant {
+	s.out = append(s.out[:0], s.Wrapper.Variants()...)
+	return append(s.out, s.own...)
+}

@@ -1,0 +1,231 @@
+// Package strattest builds small streams and contexts and drives
+// strategies through them the way the harness does, for the tests and
+// benchmarks of the strategy packages.
+package strattest
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cleval/cleval/datasets"
+	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
+)
+
+// Options describe a test stream and model.
+type Options struct {
+	// Classes, Experiences, Dim, PerClass: a Gaussian-blob dataset of
+	// Classes classes split into Experiences experiences, Dim features,
+	// PerClass training samples per class. Zero values: 6, 3, 20, 40.
+	Classes, Experiences, Dim, PerClass int
+	// Scenario of the split; "" is class-incremental.
+	Scenario streams.Scenario
+	// Hidden layer sizes; nil means [16].
+	Hidden []int
+	// BatchSize; 0 means 16.
+	BatchSize int
+	// LR of plain SGD with momentum 0.9; 0 means 0.05.
+	LR float64
+	// Seed of the data and the model.
+	Seed uint64
+}
+
+func (o *Options) defaults() {
+	if o.Classes == 0 {
+		o.Classes = 6
+	}
+	if o.Experiences == 0 {
+		o.Experiences = 3
+	}
+	if o.Dim == 0 {
+		o.Dim = 20
+	}
+	if o.PerClass == 0 {
+		o.PerClass = 40
+	}
+	if o.Hidden == nil {
+		o.Hidden = []int{16}
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 16
+	}
+	if o.LR == 0 {
+		o.LR = 0.05
+	}
+}
+
+// Stream returns a stream of Gaussian blobs (well separated classes).
+func Stream(o Options) *streams.Stream {
+	o.defaults()
+	rng := rand.New(rand.NewPCG(o.Seed, 77))
+	means := make([]float64, o.Classes*o.Dim)
+	for i := range means {
+		means[i] = 3 * rng.NormFloat64()
+	}
+	mk := func(name string, per int) *datasets.Dataset {
+		d := &datasets.Dataset{Name: name, Shape: []int{o.Dim}, NumClasses: o.Classes}
+		for c := range o.Classes {
+			for range per {
+				for j := range o.Dim {
+					d.Features = append(d.Features, float32(means[c*o.Dim+j]+rng.NormFloat64()))
+				}
+				d.Labels = append(d.Labels, int32(c))
+			}
+		}
+		return d
+	}
+	p := datasets.Pair{Train: mk("train", o.PerClass), Test: mk("test", o.PerClass/4+1)}
+	s, err := streams.SplitClasses(p, streams.SplitConfig{Name: "test", NumExperiences: o.Experiences, Scenario: o.Scenario})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Context returns a context over a fresh MLP for stream s.
+func Context(s *streams.Stream, o Options) *strategies.Context {
+	o.defaults()
+	sizes := append([]int{s.InputDim}, o.Hidden...)
+	sizes = append(sizes, s.NumClasses)
+	m, err := nn.NewMLP(sizes, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	m.Init(rand.New(rand.NewPCG(o.Seed, 1)))
+	return &strategies.Context{
+		Model:     m,
+		Optimizer: nn.NewSGD(nn.SGDConfig{LR: o.LR, Momentum: 0.9}, len(m.Params())),
+		Rand:      rand.New(rand.NewPCG(o.Seed, 2)),
+		Stream:    s,
+		BatchSize: o.BatchSize,
+	}
+}
+
+// New builds a registered strategy, failing the test on an error.
+func New(tb testing.TB, name, params string) strategies.Strategy {
+	tb.Helper()
+	s, err := strategies.New(name, json.RawMessage(params))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// Driver steps a strategy through a stream as the harness does: one
+// loader per experience, Epochs epochs.
+type Driver struct {
+	Ctx   *strategies.Context
+	Strat strategies.Strategy
+	batch *streams.Batch
+	rng   *rand.Rand
+	// Losses holds the loss of every step.
+	Losses []float64
+}
+
+// NewDriver sets the strategy up.
+func NewDriver(tb testing.TB, ctx *strategies.Context, s strategies.Strategy) *Driver {
+	tb.Helper()
+	if err := s.Setup(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	d := &Driver{Ctx: ctx, Strat: s, rng: rand.New(rand.NewPCG(9, 9))}
+	d.batch = &streams.Batch{
+		X:   make([]float32, ctx.BatchSize*ctx.Stream.InputDim),
+		Y:   make([]int32, ctx.BatchSize),
+		Pos: make([]int32, 0, ctx.BatchSize),
+	}
+	return d
+}
+
+// Experience trains experience k (1-based) for the given number of
+// epochs, with BeforeExperience and AfterExperience.
+func (d *Driver) Experience(tb testing.TB, k, epochs int) {
+	tb.Helper()
+	exp := d.Ctx.Stream.Experiences[k-1]
+	d.Ctx.Current = exp
+	if err := d.Strat.BeforeExperience(d.Ctx, exp); err != nil {
+		tb.Fatal(err)
+	}
+	l := streams.NewLoader(exp.Train, d.Ctx.BatchSize, d.rng)
+	n := epochs * l.BatchesPerEpoch()
+	d.Ctx.ExperienceIterations = n
+	for range n {
+		l.Next(d.batch)
+		d.batch.Experience = exp.ID
+		d.batch.Mask = d.Ctx.Stream.Mask(exp.Task)
+		res, err := d.Strat.Step(d.Ctx, d.batch)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		d.Losses = append(d.Losses, res.Loss)
+		d.Ctx.Iteration++
+	}
+	if err := d.Strat.AfterExperience(d.Ctx, exp); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Start begins experience k without training it: BeforeExperience and a
+// loader, for Step.
+func (d *Driver) Start(tb testing.TB, k int) *streams.Loader {
+	tb.Helper()
+	exp := d.Ctx.Stream.Experiences[k-1]
+	d.Ctx.Current = exp
+	if err := d.Strat.BeforeExperience(d.Ctx, exp); err != nil {
+		tb.Fatal(err)
+	}
+	return streams.NewLoader(exp.Train, d.Ctx.BatchSize, d.rng)
+}
+
+// Step draws the next batch of l and makes one step; it returns the loss.
+func (d *Driver) Step(tb testing.TB, l *streams.Loader) float64 {
+	l.Next(d.batch)
+	exp := d.Ctx.Current
+	d.batch.Experience = exp.ID
+	d.batch.Mask = d.Ctx.Stream.Mask(exp.Task)
+	res, err := d.Strat.Step(d.Ctx, d.batch)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.Ctx.Iteration++
+	return res.Loss
+}
+
+// Batch returns the driver's batch (the last one stepped on).
+func (d *Driver) Batch() *streams.Batch { return d.batch }
+
+// BenchSteps trains the first experience for one epoch, starts the second
+// and runs the benchmark's steps on it (the strategy warmed up: memories
+// filled, buffers sized), reporting allocations.
+func BenchSteps(b *testing.B, name, params string, o Options) {
+	s := Stream(o)
+	ctx := Context(s, o)
+	d := NewDriver(b, ctx, New(b, name, params))
+	d.Experience(b, 1, 1)
+	l := d.Start(b, 2)
+	for range 3 {
+		d.Step(b, l)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d.Step(b, l)
+	}
+}
+
+// AllocsPerStep returns the average allocations of a warmed-up step (see
+// BenchSteps).
+func AllocsPerStep(tb testing.TB, name, params string, o Options) float64 {
+	tb.Helper()
+	s := Stream(o)
+	ctx := Context(s, o)
+	d := NewDriver(tb, ctx, New(tb, name, params))
+	d.Experience(tb, 1, 1)
+	l := d.Start(tb, 2)
+	for range 3 {
+		d.Step(tb, l)
+	}
+	return testing.AllocsPerRun(20, func() { d.Step(tb, l) })
+}

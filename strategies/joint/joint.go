@@ -1,0 +1,271 @@
+// Package joint implements the two baselines that train on all the data
+// seen so far: "cumulative" (incremental joint training, as in van de
+// Ven's stability-gap demonstration) and "joint" (the upper bound: all the
+// data so far, trained from the start of each experience).
+//
+// # cumulative
+//
+// During experience k every update uses data of experiences 1..k. Two
+// samplings:
+//
+//   - "union" (default), exactly as in van de Ven's demo
+//     (StabilityGap/stability_gap_example.py in GMvandeVen/continual-learning):
+//     at the start of experience k the training sets of experiences 1..k
+//     are concatenated and a data loader with shuffle and drop_last draws
+//     batches of k·batch_size samples from the concatenation; when it runs
+//     out, a new permutation starts. With training sets of equal size a
+//     batch therefore holds batch_size samples of each experience on
+//     average (not exactly: the composition of each batch is random). The
+//     driver's batch of experience k only sets the pace (one update per
+//     driver batch) and is not used.
+//   - "stratified": each batch holds the driver's batch of experience k
+//     plus exactly batch_size samples of each earlier experience, each
+//     drawn by its own loader (shuffle, drop_last, a new permutation when
+//     it runs out; the loaders persist across experiences).
+//
+// The loss is the mean cross-entropy over the whole batch. In the union
+// mode the batch has no New segment (softmax masking and LwF do not apply);
+// in the stratified mode the driver's batch is the New segment.
+//
+// # joint
+//
+// At the start of each experience k the model is re-initialised (PyTorch's
+// default initialisation, drawn from the strategy's random stream) and the
+// optimizer state reset, unless reinit is false; then every update uses a
+// batch of batch_size samples of the union of experiences 1..k, drawn in
+// epochs of a fresh permutation of the union (the last batch of an epoch
+// holds the remainder). The number of updates per experience is the
+// driver's (set by the current experience's size and the epochs), so the
+// model at e_k has seen as many updates as any other strategy at e_k.
+package joint
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
+)
+
+// Sampling modes of cumulative.
+const (
+	SamplingUnion      = "union"
+	SamplingStratified = "stratified"
+)
+
+// CumulativeConfig holds the parameters of cumulative.
+type CumulativeConfig struct {
+	// Sampling is "union" (default) or "stratified".
+	Sampling string `json:"sampling"`
+}
+
+// Validate implements strategies.Validator.
+func (c *CumulativeConfig) Validate() error {
+	switch c.Sampling {
+	case SamplingUnion, SamplingStratified:
+		return nil
+	}
+	return fmt.Errorf("sampling %q: must be %q or %q", c.Sampling, SamplingUnion, SamplingStratified)
+}
+
+// JointConfig holds the parameters of joint.
+type JointConfig struct {
+	// Reinit re-initialises the model and resets the optimizer at the
+	// start of every experience. Default true.
+	Reinit bool `json:"reinit"`
+}
+
+func init() {
+	strategies.Register(strategies.Info{
+		Name:    "cumulative",
+		Summary: "incremental joint training: each batch draws from all experiences so far (van de Ven's stability-gap demo)",
+		Params: []strategies.ParamDoc{
+			{Name: "sampling", Default: SamplingUnion, Doc: "union (k·batch_size from the concatenation of experiences 1..k, shuffle + drop_last, as in the demo) | stratified (the new batch + batch_size from each earlier experience)"},
+		},
+		New: func(raw json.RawMessage) (strategies.Strategy, error) {
+			cfg := CumulativeConfig{Sampling: SamplingUnion}
+			if err := strategies.DecodeParams("cumulative", raw, &cfg); err != nil {
+				return nil, err
+			}
+			return &Cumulative{cfg: cfg}, nil
+		},
+	})
+	strategies.Register(strategies.Info{
+		Name:    "joint",
+		Summary: "upper bound: batches from the union of all experiences so far, model re-initialised at each experience start",
+		Params: []strategies.ParamDoc{
+			{Name: "reinit", Default: "true", Doc: "re-initialise the model and reset the optimizer at the start of every experience"},
+		},
+		New: func(raw json.RawMessage) (strategies.Strategy, error) {
+			cfg := JointConfig{Reinit: true}
+			if err := strategies.DecodeParams("joint", raw, &cfg); err != nil {
+				return nil, err
+			}
+			return &Joint{cfg: cfg}, nil
+		},
+	})
+}
+
+// rows is a batch under construction: samples, labels, task masks.
+type rows struct {
+	x     []float32
+	y     []int32
+	exps  []*streams.Experience
+	masks [][]bool // nil outside task-incremental streams
+	ws    *nn.Workspace
+}
+
+func (r *rows) alloc(ctx *strategies.Context, n int) {
+	r.x = make([]float32, n*ctx.Stream.InputDim)
+	r.y = make([]int32, n)
+	r.exps = make([]*streams.Experience, n)
+	if ctx.Stream.Scenario == streams.TaskIncremental {
+		r.masks = make([][]bool, n)
+	}
+	r.ws = ctx.Model.NewWorkspace(n)
+}
+
+// fillMasks sets the task masks of rows [lo, hi) from their experiences.
+func (r *rows) fillMasks(ctx *strategies.Context, lo, hi int) [][]bool {
+	if r.masks == nil {
+		return nil
+	}
+	for i := lo; i < hi; i++ {
+		r.masks[i] = ctx.Stream.Mask(r.exps[i].Task)
+	}
+	return r.masks[lo:hi]
+}
+
+// Cumulative is incremental joint training.
+type Cumulative struct {
+	cfg   CumulativeConfig
+	rows  rows
+	union strategies.Cycler
+	// per[j] draws the batches of experience j+1 in the stratified mode.
+	per []*strategies.Cycler
+}
+
+var _ strategies.Strategy = (*Cumulative)(nil)
+
+// Name implements strategies.Strategy.
+func (s *Cumulative) Name() string { return "cumulative" }
+
+// Params implements strategies.Strategy.
+func (s *Cumulative) Params() any { return s.cfg }
+
+// Setup implements strategies.Strategy.
+func (s *Cumulative) Setup(ctx *strategies.Context) error {
+	s.rows.alloc(ctx, len(ctx.Stream.Experiences)*ctx.BatchSize)
+	s.union.DropLast = true
+	return nil
+}
+
+// BeforeExperience implements strategies.Strategy.
+func (s *Cumulative) BeforeExperience(ctx *strategies.Context, exp *streams.Experience) error {
+	seen := ctx.Stream.Experiences[:exp.ID]
+	if s.cfg.Sampling == SamplingUnion {
+		s.union.Reset(seen)
+		if s.union.Len() < exp.ID*ctx.BatchSize {
+			return fmt.Errorf("cumulative: experiences 1..%d hold %d samples, fewer than one batch of %d", exp.ID, s.union.Len(), exp.ID*ctx.BatchSize)
+		}
+		return nil
+	}
+	for len(s.per) < exp.ID-1 {
+		e := ctx.Stream.Experiences[len(s.per)]
+		if e.Train.Len() < ctx.BatchSize {
+			return fmt.Errorf("cumulative: experience %d holds %d samples, fewer than one batch of %d", e.ID, e.Train.Len(), ctx.BatchSize)
+		}
+		c := &strategies.Cycler{DropLast: true}
+		c.Reset([]*streams.Experience{e})
+		s.per = append(s.per, c)
+	}
+	return nil
+}
+
+// Step implements strategies.Strategy.
+func (s *Cumulative) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
+	d := ctx.Stream.InputDim
+	r := &s.rows
+	k := ctx.Current.ID
+	if s.cfg.Sampling == SamplingUnion {
+		n := s.union.Next(ctx.Rand, k*ctx.BatchSize, d, r.x, r.y, r.exps, nil)
+		loss := strategies.WeightedStep(ctx, r.ws, r.x, r.y, strategies.Segment{N: n, Weight: 1, Masks: r.fillMasks(ctx, 0, n)})
+		return strategies.StepResult{Loss: loss}, nil
+	}
+	copy(r.x, b.X[:b.N*d])
+	copy(r.y, b.Y[:b.N])
+	n := b.N
+	for _, c := range s.per[:k-1] {
+		n += c.Next(ctx.Rand, ctx.BatchSize, d, r.x[n*d:], r.y[n:], r.exps[n:], nil)
+	}
+	total := n
+	var newMasks, oldMasks [][]bool
+	if r.masks != nil {
+		for i := range b.N {
+			r.masks[i] = b.Mask
+		}
+		newMasks = r.masks[:b.N]
+		oldMasks = r.fillMasks(ctx, b.N, total)
+	}
+	// One mean over the whole batch: the two segments are weighted by
+	// their share of the rows.
+	w := float64(b.N) / float64(total)
+	loss := strategies.WeightedStep(ctx, r.ws, r.x, r.y,
+		strategies.Segment{N: b.N, Weight: w, Mask: b.Mask, Masks: newMasks, New: true},
+		strategies.Segment{N: total - b.N, Weight: 1 - w, Masks: oldMasks})
+	return strategies.StepResult{Loss: loss}, nil
+}
+
+// AfterExperience implements strategies.Strategy.
+func (s *Cumulative) AfterExperience(*strategies.Context, *streams.Experience) error { return nil }
+
+// Joint is the upper-bound baseline.
+type Joint struct {
+	cfg   JointConfig
+	rows  rows
+	union strategies.Cycler
+}
+
+var _ strategies.Strategy = (*Joint)(nil)
+
+// Name implements strategies.Strategy.
+func (s *Joint) Name() string { return "joint" }
+
+// Params implements strategies.Strategy.
+func (s *Joint) Params() any { return s.cfg }
+
+// initializer is implemented by models that can redraw their parameters
+// (nn.MLP).
+type initializer interface{ Init(rng *rand.Rand) }
+
+// Setup implements strategies.Strategy.
+func (s *Joint) Setup(ctx *strategies.Context) error {
+	if _, ok := ctx.Model.(initializer); s.cfg.Reinit && !ok {
+		return fmt.Errorf("joint: reinit needs a model with an Init method, got %T", ctx.Model)
+	}
+	s.rows.alloc(ctx, ctx.BatchSize)
+	return nil
+}
+
+// BeforeExperience implements strategies.Strategy.
+func (s *Joint) BeforeExperience(ctx *strategies.Context, exp *streams.Experience) error {
+	if s.cfg.Reinit && exp.ID > 1 {
+		ctx.Model.(initializer).Init(ctx.Rand)
+		ctx.Optimizer.Reset()
+	}
+	s.union.Reset(ctx.Stream.Experiences[:exp.ID])
+	return nil
+}
+
+// Step implements strategies.Strategy.
+func (s *Joint) Step(ctx *strategies.Context, _ *streams.Batch) (strategies.StepResult, error) {
+	r := &s.rows
+	n := s.union.Next(ctx.Rand, ctx.BatchSize, ctx.Stream.InputDim, r.x, r.y, r.exps, nil)
+	loss := strategies.WeightedStep(ctx, r.ws, r.x, r.y, strategies.Segment{N: n, Weight: 1, Masks: r.fillMasks(ctx, 0, n)})
+	return strategies.StepResult{Loss: loss}, nil
+}
+
+// AfterExperience implements strategies.Strategy.
+func (s *Joint) AfterExperience(*strategies.Context, *streams.Experience) error { return nil }

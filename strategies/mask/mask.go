@@ -1,0 +1,154 @@
+// Package mask implements softmax masking (Kim, Kwon & Kim 2023,
+// "Revisiting softmax masking: stop gradient for enhancing stability in
+// replay-based continual learning") as the wrapper strategy "mask".
+//
+// On the current experience's new data (the New segments of the wrapped
+// strategy's update), the logits of the classes that are not classes of
+// the current experience (nor present in the incoming batch, which only
+// matters in streams with blurry boundaries) are replaced by the mask value m and their
+// gradient is stopped: they receive exactly zero gradient, so learning the
+// new classes does not push the old classes' logits down. m = −∞ is the
+// classic masking (the non-current classes leave the softmax); a finite m
+// is the paper's general masked softmax, where the masked classes keep a
+// constant share of the softmax denominator, exp(m), which scales the
+// gradient of the current classes. Replayed data (non-New segments) is not
+// masked. Evaluation is never masked.
+//
+// The wrapped strategy (any strategy that updates through
+// strategies.WeightedStep: naive, er, ...) is given by base and
+// base_params: {"base": "er", "base_params": {...}, "value": "-inf"}. In a
+// task-incremental stream the task mask of the new data is replaced by the
+// masking: with m = −∞ the two coincide (the current classes are the
+// task's); with a finite m the other tasks' classes get the logit m
+// instead of −∞. Replayed samples keep their own task's mask.
+package mask
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
+)
+
+// Value is a mask value: a finite number or −∞, written in JSON as a
+// number or as the string "-inf".
+type Value float64
+
+// MarshalJSON implements json.Marshaler.
+func (v Value) MarshalJSON() ([]byte, error) {
+	if math.IsInf(float64(v), -1) {
+		return []byte(`"-inf"`), nil
+	}
+	return json.Marshal(float64(v))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "-inf", "-infinity":
+			*v = Value(math.Inf(-1))
+			return nil
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return fmt.Errorf("mask value %q: want a number or \"-inf\"", s)
+		}
+		*v = Value(f)
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("mask value %s: want a number or \"-inf\"", b)
+	}
+	*v = Value(f)
+	return nil
+}
+
+// Config holds the parameters of mask.
+type Config struct {
+	strategies.BaseConfig
+	// Value is the mask value m: −∞ (default) or a finite number.
+	Value Value `json:"value"`
+}
+
+// Validate implements strategies.Validator.
+func (c *Config) Validate() error {
+	v := float64(c.Value)
+	if math.IsNaN(v) || math.IsInf(v, 1) {
+		return fmt.Errorf("value %v: must be a finite number or -inf", v)
+	}
+	return nil
+}
+
+// Mask is the softmax-masking wrapper.
+type Mask struct {
+	strategies.Wrapper
+	cfg  Config
+	keep []bool // classes of the current experience
+}
+
+var (
+	_ strategies.Strategy    = (*Mask)(nil)
+	_ strategies.SegmentHook = (*Mask)(nil)
+)
+
+func init() {
+	strategies.Register(strategies.Info{
+		Name:    "mask",
+		Summary: "softmax masking (Kim et al. 2023): on new data, non-current classes get logit m and no gradient; wraps any strategy",
+		Params: append(strategies.BaseParamDocs(),
+			strategies.ParamDoc{Name: "value", Default: "-inf", Doc: `mask value m: "-inf" (classic masking) or a finite number (general masked softmax)`}),
+		New: func(raw json.RawMessage) (strategies.Strategy, error) {
+			cfg := Config{Value: Value(math.Inf(-1))}
+			if err := strategies.DecodeParams("mask", raw, &cfg); err != nil {
+				return nil, err
+			}
+			inner, err := strategies.NewBase("mask", &cfg.BaseConfig)
+			if err != nil {
+				return nil, fmt.Errorf("strategies: mask: %w", err)
+			}
+			return &Mask{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+		},
+	})
+}
+
+// Name implements strategies.Strategy.
+func (s *Mask) Name() string { return "mask" }
+
+// Params implements strategies.Strategy.
+func (s *Mask) Params() any { return s.cfg }
+
+// Setup implements strategies.Strategy.
+func (s *Mask) Setup(ctx *strategies.Context) error {
+	s.keep = make([]bool, ctx.Stream.NumClasses)
+	return s.Init(ctx, s)
+}
+
+// Step implements strategies.Strategy: the kept classes are the current
+// experience's and those of the incoming batch.
+func (s *Mask) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
+	clear(s.keep)
+	for _, c := range ctx.Current.Classes {
+		s.keep[c] = true
+	}
+	for _, y := range b.Y[:b.N] {
+		s.keep[y] = true
+	}
+	return s.Wrapper.Step(ctx, b)
+}
+
+// HookSegment implements strategies.SegmentHook: New segments get the
+// masked softmax.
+func (s *Mask) HookSegment(_ *strategies.Context, seg *strategies.Segment) {
+	if !seg.New {
+		return
+	}
+	seg.Mask, seg.Masks = nil, nil
+	seg.Keep, seg.MaskValue = s.keep, float64(s.cfg.Value)
+}
