@@ -6,7 +6,6 @@ import (
 	"github.com/cleval/cleval/harness/nn"
 	"github.com/cleval/cleval/internal/gemm"
 	"github.com/cleval/cleval/internal/par"
-	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -92,19 +91,37 @@ func BenchmarkTrainStep(b *testing.B) {
 }
 
 // BenchmarkEvaluate measures the continual evaluation of the reference
-// experiment at its largest: 1000 samples of each of 5 experiences.
+// experiment at its largest: 1000 samples of each of 5 experiences, on one
+// or two single-threaded evaluation units (as a pipelined run uses them).
 func BenchmarkEvaluate(b *testing.B) {
-	for _, threads := range []int{1, 2} {
-		b.Run("5x1000/t"+itoa(threads), func(b *testing.B) {
-			cfg, s, m, _, done := benchSetup(b, threads)
+	for _, units := range []int{1, 2} {
+		b.Run("5x1000/t"+itoa(units), func(b *testing.B) {
+			cfg, s, m, _, done := benchSetup(b, 1)
 			defer done()
-			ev := newEvaluator(m, s, &cfg.Eval, 0)
-			out := make([]metrics.EvalRecord, 5)
-			ev.run(m.Params(), 1, 5, out)
+			ev := newEvaluator(s, &cfg.Eval, 0)
+			var workers []*evalUnit
+			for range units - 1 {
+				g := gemm.NewContext(1)
+				defer g.Close()
+				wm, err := nn.NewMLP(m.Sizes(), g, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				workers = append(workers, newEvalUnit(wm))
+			}
+			r := newEvalRunner(ev, newEvalUnit(m), workers)
+			defer r.close()
+			params := [][]float32{m.Params()}
+			tasks := ev.pointTasks(nil, 1, 1, 5)
+			eval := func() {
+				r.start(params, tasks)
+				r.finish()
+			}
+			eval()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				ev.run(m.Params(), 1, 5, out)
+				eval()
 			}
 			b.ReportMetric(5000*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})

@@ -9,9 +9,6 @@ import (
 	"github.com/cleval/cleval/streams"
 )
 
-// evalChunk is the most rows forwarded at once during evaluation.
-const evalChunk = 2048
-
 // evaluator holds the continual-evaluation subsets, gathered as float32
 // once (fixed and validation subsets) and laid out experience after
 // experience, so that the seen experiences form one contiguous block
@@ -19,7 +16,6 @@ const evalChunk = 2048
 // experience's test split, or from its held-out validation samples
 // (Experience.Valid) in the validation mode.
 type evaluator struct {
-	model      *nn.MLP
 	stream     *streams.Stream
 	subsetKind metrics.Subset
 	resample   bool
@@ -30,9 +26,6 @@ type evaluator struct {
 	off        []int     // experience k's rows are [off[k-1], off[k])
 	x          []float32
 	y          []int32
-	ws         *nn.Workspace
-	chunkX     []float32
-	chunkY     []int32
 	scratch    []int32
 	all        [][]int32 // 0..len(Test)-1 per experience, for resampling
 	seq        []int32   // 0, 1, 2, ... for whole-split evaluation
@@ -41,8 +34,8 @@ type evaluator struct {
 	csr *sparse.CSR
 }
 
-func newEvaluator(m *nn.MLP, s *streams.Stream, cfg *EvalConfig, seed uint64) *evaluator {
-	ev := &evaluator{model: m, stream: s, n: cfg.Size, rng: streams.NewRand(seed, streams.RandEvalSubset)}
+func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64) *evaluator {
+	ev := &evaluator{stream: s, n: cfg.Size, rng: streams.NewRand(seed, streams.RandEvalSubset)}
 	ev.subsetKind = metrics.SubsetFixed
 	switch cfg.Subset {
 	case SubsetResampled:
@@ -81,14 +74,10 @@ func newEvaluator(m *nn.MLP, s *streams.Stream, cfg *EvalConfig, seed uint64) *e
 	for _, e := range s.Experiences {
 		maxTest = max(maxTest, e.Test.Len())
 	}
-	chunk := min(evalChunk, max(ev.off[T], maxTest))
-	ev.ws = m.NewWorkspace(chunk)
 	ev.seq = make([]int32, maxTest)
 	for i := range ev.seq {
 		ev.seq[i] = int32(i)
 	}
-	ev.chunkX = make([]float32, chunk*d)
-	ev.chunkY = make([]int32, chunk)
 	return ev
 }
 
@@ -174,55 +163,88 @@ func (ev *evaluator) prepare(lo, hi int) {
 	}
 }
 
-// run evaluates params on the subsets of experiences lo..hi, filling
-// Correct, Total and LossSum of out[k-lo].
-func (ev *evaluator) run(params []float32, lo, hi int, out []metrics.EvalRecord) {
-	d := ev.stream.InputDim
-	C := ev.model.OutputDim()
-	for i := range out {
-		out[i].Correct, out[i].Total, out[i].LossSum = 0, 0, 0
-	}
-	start, end := ev.off[lo-1], ev.off[hi]
-	chunk := ev.ws.Cap()
-	for r0 := start; r0 < end; r0 += chunk {
-		r1 := min(r0+chunk, end)
-		var logits []float32
-		if ev.csr != nil {
-			logits = ev.model.ForwardSparse(params, ev.ws, ev.csr, r0, r1-r0)
-		} else {
-			logits = ev.model.ForwardWith(params, ev.ws, ev.x[r0*d:r1*d], r1-r0)
-		}
-		// Attribute the chunk's rows to experiences.
-		for k := lo; k <= hi; k++ {
-			a, b := max(r0, ev.off[k-1]), min(r1, ev.off[k])
-			if a >= b {
-				continue
-			}
-			mask := ev.stream.Mask(ev.stream.Experiences[k-1].Task)
-			loss, correct := nn.SoftmaxCE(logits[(a-r0)*C:(b-r0)*C], b-a, C, ev.y[a:b], mask, 0, nil)
-			o := &out[k-lo]
-			o.Correct += correct
-			o.Total += b - a
-			o.LossSum += loss
-		}
-	}
+// taskRows is the most rows an evaluation task forwards. Tasks never mix
+// experiences, and their boundaries depend on the data only, so the
+// summed losses (added task after task) do not depend on which thread ran
+// which task.
+const taskRows = 256
+
+// evalTask is one piece of an evaluation: rows r0..r1-1 of the
+// continual-evaluation block (a point) or positions r0..r1-1 of experience
+// k's test split (full, the accuracy matrix), with parameter arena v.
+type evalTask struct {
+	v, k   int
+	r0, r1 int
+	full   bool
 }
 
-// full evaluates params on the whole test split of e.
-func (ev *evaluator) full(params []float32, e *streams.Experience) (correct, total int, lossSum float64) {
-	d := ev.stream.InputDim
-	C := ev.model.OutputDim()
-	chunk := ev.ws.Cap()
-	n := e.Test.Len()
-	for p0 := 0; p0 < n; p0 += chunk {
-		p1 := min(p0+chunk, n)
-		m := p1 - p0
-		ev.scratch = e.Test.Gather(ev.chunkX[:m*d], ev.chunkY[:m], ev.seq[p0:p1], ev.scratch)
-		logits := ev.model.ForwardWith(params, ev.ws, ev.chunkX[:m*d], m)
-		loss, c := nn.SoftmaxCE(logits, m, C, ev.chunkY[:m], ev.stream.Mask(e.Task), 0, nil)
-		correct += c
-		total += m
-		lossSum += loss
+type taskResult struct {
+	correct int
+	loss    float64
+}
+
+// pointTasks appends the tasks of a point over experiences lo..hi for
+// nv parameter arenas, arena by arena, experience by experience.
+func (ev *evaluator) pointTasks(dst []evalTask, nv, lo, hi int) []evalTask {
+	for v := range nv {
+		for k := lo; k <= hi; k++ {
+			for r0 := ev.off[k-1]; r0 < ev.off[k]; r0 += taskRows {
+				dst = append(dst, evalTask{v: v, k: k, r0: r0, r1: min(r0+taskRows, ev.off[k])})
+			}
+		}
 	}
-	return correct, total, lossSum
+	return dst
+}
+
+// matrixTasks appends the tasks of a row of the accuracy matrix: every
+// experience's whole test split, for nv parameter arenas.
+func (ev *evaluator) matrixTasks(dst []evalTask, nv int) []evalTask {
+	for v := range nv {
+		for _, e := range ev.stream.Experiences {
+			n := e.Test.Len()
+			for p0 := 0; p0 < n; p0 += taskRows {
+				dst = append(dst, evalTask{v: v, k: e.ID, r0: p0, r1: min(p0+taskRows, n), full: true})
+			}
+		}
+	}
+	return dst
+}
+
+// evalUnit is what one thread needs to run evaluation tasks: a model (its
+// engine decides the thread count) and its own buffers.
+type evalUnit struct {
+	model   *nn.MLP
+	ws      *nn.Workspace
+	x       []float32
+	y       []int32
+	scratch []int32
+}
+
+func newEvalUnit(m *nn.MLP) *evalUnit {
+	return &evalUnit{model: m, ws: m.NewWorkspace(taskRows), x: make([]float32, taskRows*m.InputDim()), y: make([]int32, taskRows)}
+}
+
+// runTask computes one task with unit u.
+func (ev *evaluator) runTask(u *evalUnit, params []float32, tk evalTask) taskResult {
+	d := ev.stream.InputDim
+	C := u.model.OutputDim()
+	n := tk.r1 - tk.r0
+	e := ev.stream.Experiences[tk.k-1]
+	mask := ev.stream.Mask(e.Task)
+	var logits []float32
+	var y []int32
+	switch {
+	case tk.full:
+		u.scratch = e.Test.Gather(u.x[:n*d], u.y[:n], ev.seq[tk.r0:tk.r1], u.scratch)
+		logits = u.model.ForwardWith(params, u.ws, u.x[:n*d], n)
+		y = u.y[:n]
+	case ev.csr != nil:
+		logits = u.model.ForwardSparse(params, u.ws, ev.csr, tk.r0, n)
+		y = ev.y[tk.r0:tk.r1]
+	default:
+		logits = u.model.ForwardWith(params, u.ws, ev.x[tk.r0*d:tk.r1*d], n)
+		y = ev.y[tk.r0:tk.r1]
+	}
+	loss, correct := nn.SoftmaxCE(logits, n, C, y, mask, 0, nil)
+	return taskResult{correct: correct, loss: loss}
 }

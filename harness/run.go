@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"slices"
 
@@ -99,11 +100,29 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if s == nil {
 		return Result{}, errors.New("harness: Spec.Stream is nil")
 	}
-	pool := par.New(spec.Threads)
+	threads := spec.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	// With two threads or more and cleval's own engine, training and
+	// continual evaluation run side by side on halves of the threads (see
+	// pipeline); otherwise one after the other on all of them.
+	pipelined := threads >= 2 && spec.Engine == nil
+	trainThreads := threads
+	if pipelined {
+		trainThreads = threads - threads/2
+	}
+	pool := par.New(trainThreads)
 	defer pool.Close()
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
 	eng := spec.Engine
 	if eng == nil {
-		g := gemm.NewContext(pool.Threads())
+		g := gemm.NewContext(trainThreads)
 		defer g.Close()
 		eng = g
 	}
@@ -118,6 +137,30 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	model.Init(streams.NewRand(cfg.Seed, streams.RandInit))
+	// Evaluation units: in line, the live model itself; pipelined, one
+	// single-threaded model per evaluation worker (threads/2 of them) and
+	// one for the driver, which helps once its update is done.
+	caller := model
+	var workers []*evalUnit
+	if pipelined {
+		single := func() (*nn.MLP, error) {
+			g := gemm.NewContext(1)
+			closers = append(closers, g.Close)
+			return nn.NewMLP(sizes, g, nil)
+		}
+		if trainThreads > 1 {
+			if caller, err = single(); err != nil {
+				return Result{}, err
+			}
+		}
+		for range threads / 2 {
+			m, err := single()
+			if err != nil {
+				return Result{}, err
+			}
+			workers = append(workers, newEvalUnit(m))
+		}
+	}
 	sctx := &strategies.Context{
 		Model:     model,
 		Optimizer: nn.NewSGD(cfg.Optimizer, len(model.Params())),
@@ -128,7 +171,7 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if err := strat.Setup(sctx); err != nil {
 		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)
 	}
-	ev := newEvaluator(model, s, &cfg.Eval, cfg.Seed)
+	ev := newEvaluator(s, &cfg.Eval, cfg.Seed)
 	variants := []string{metrics.VariantLive}
 	vp, _ := strat.(strategies.VariantProvider)
 	if vp != nil {
@@ -157,12 +200,18 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if err := rec.Begin(info); err != nil {
 		return Result{}, err
 	}
-	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, sctx: sctx, ev: ev, model: model}
+	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, sctx: sctx, ev: ev, model: model, pipelined: pipelined}
+	d.runner = newEvalRunner(ev, newEvalUnit(caller), workers)
+	defer d.runner.close()
 	// Setup leaves garbage (gathered evaluation sets, decoded files) and
 	// the loop allocates nothing, so no collection would ever reclaim it:
 	// collect once and give the pages back before the long part.
 	debug.FreeOSMemory()
 	res, runErr := d.run(ctx)
+	// An evaluation still in flight was of a completed update: store it.
+	if err := d.collect(); err != nil && runErr == nil {
+		res.Status, runErr = metrics.RunFailed, err
+	}
 	status := res.Status
 	if err := rec.End(status, runErr); err != nil && runErr == nil {
 		runErr = err
@@ -182,6 +231,17 @@ type driver struct {
 	recs  []metrics.EvalRecord
 	mrecs []metrics.MatrixRecord
 	prog  Progress
+
+	runner    *evalRunner
+	pipelined bool // points are evaluated while the next update trains
+	tasks     []evalTask
+	params    [][]float32 // the arenas of the tasks in flight
+	snap      [][]float32 // pipelined: copies of the live and variant arenas
+	names     []string    // variant names of the tasks in flight
+	inflight  struct {
+		t, c, lo, hi int
+		pending      bool
+	}
 }
 
 func (d *driver) run(ctx context.Context) (Result, error) {
@@ -334,19 +394,15 @@ func (d *driver) fillBlurry(batch *streams.Batch, sched *streams.Schedule, k, j 
 	}
 }
 
-// variantParams calls fn for the live model and every variant.
-func (d *driver) variantParams(fn func(name string, params []float32)) {
-	fn(metrics.VariantLive, d.model.Params())
-	if d.vp != nil {
-		for _, v := range d.vp.Variants() {
-			fn(v.Name, v.Params)
-		}
-	}
-}
-
 // point runs the continual evaluation at iteration t while experience c is
-// trained; end marks the evaluation at an experience end.
+// trained; end marks the evaluation at an experience end. Pipelined, it
+// starts the point on copies of the parameters and returns; the records
+// are stored when the next point starts (or at once at an experience end),
+// always in order.
 func (d *driver) point(t, c int, end bool) error {
+	if err := d.collect(); err != nil {
+		return err
+	}
 	T := len(d.spec.Stream.Experiences)
 	lo, hi := 1, c
 	switch {
@@ -356,31 +412,96 @@ func (d *driver) point(t, c int, end bool) error {
 		hi = c + 1
 	}
 	d.ev.prepare(lo, hi)
+	d.arenas(d.pipelined)
+	d.tasks = d.ev.pointTasks(d.tasks[:0], len(d.params), lo, hi)
+	d.inflight.t, d.inflight.c, d.inflight.lo, d.inflight.hi = t, c, lo, hi
+	d.inflight.pending = true
+	d.runner.start(d.params, d.tasks)
+	if !d.pipelined || end {
+		return d.collect()
+	}
+	return nil
+}
+
+// arenas sets d.params (and d.names) to the live arena and every
+// variant's: the arenas themselves, or copies when the evaluation runs
+// while training goes on.
+func (d *driver) arenas(copies bool) {
+	d.names = append(d.names[:0], metrics.VariantLive)
+	d.params = append(d.params[:0], d.model.Params())
+	if d.vp != nil {
+		for _, v := range d.vp.Variants() {
+			d.names = append(d.names, v.Name)
+			d.params = append(d.params, v.Params)
+		}
+	}
+	if !copies {
+		return
+	}
+	for len(d.snap) < len(d.params) {
+		d.snap = append(d.snap, nil)
+	}
+	for i, p := range d.params {
+		d.snap[i] = append(d.snap[i][:0], p...)
+		d.params[i] = d.snap[i]
+	}
+}
+
+// collect finishes the point in flight, if any, and stores its records.
+func (d *driver) collect() error {
+	if !d.inflight.pending {
+		return nil
+	}
+	d.inflight.pending = false
+	res := d.runner.finish()
+	t, c, lo, hi := d.inflight.t, d.inflight.c, d.inflight.lo, d.inflight.hi
+	per := hi - lo + 1
 	d.recs = d.recs[:0]
-	d.variantParams(func(name string, params []float32) {
+	for _, name := range d.names {
 		for k := lo; k <= hi; k++ {
 			d.recs = append(d.recs, metrics.EvalRecord{Iteration: t, Training: c, Evaluated: k, Variant: name, Subset: d.ev.subsetKind})
 		}
-		d.ev.run(params, lo, hi, d.recs[len(d.recs)-(hi-lo+1):])
-		if name == metrics.VariantLive {
-			for _, r := range d.recs[len(d.recs)-(hi-lo+1):] {
-				if r.Evaluated <= c {
-					d.prog.Acc[r.Evaluated-1] = r.Accuracy()
-				}
-			}
-		}
-	})
-	return d.rec.Evaluations(d.recs)
+	}
+	for i, tk := range d.tasks {
+		r := &d.recs[tk.v*per+tk.k-lo]
+		r.Correct += res[i].correct
+		r.Total += tk.r1 - tk.r0
+		r.LossSum += res[i].loss
+	}
+	return d.record(d.recs)
 }
 
-// matrix evaluates row i of the accuracy matrix.
-func (d *driver) matrix(i int) error {
-	d.mrecs = d.mrecs[:0]
-	d.variantParams(func(name string, params []float32) {
-		for _, e := range d.spec.Stream.Experiences {
-			correct, total, loss := d.ev.full(params, e)
-			d.mrecs = append(d.mrecs, metrics.MatrixRecord{Row: i, Col: e.ID, Variant: name, Correct: correct, Total: total, LossSum: loss})
+// record stores one point's records and updates the progress accuracies.
+func (d *driver) record(recs []metrics.EvalRecord) error {
+	for _, r := range recs {
+		if r.Variant == metrics.VariantLive && r.Evaluated <= r.Training {
+			d.prog.Acc[r.Evaluated-1] = r.Accuracy()
 		}
-	})
+	}
+	return d.rec.Evaluations(recs)
+}
+
+// matrix evaluates row i of the accuracy matrix, on every unit.
+func (d *driver) matrix(i int) error {
+	if err := d.collect(); err != nil {
+		return err
+	}
+	d.arenas(false)
+	d.tasks = d.ev.matrixTasks(d.tasks[:0], len(d.params))
+	d.runner.start(d.params, d.tasks)
+	res := d.runner.finish()
+	T := len(d.spec.Stream.Experiences)
+	d.mrecs = d.mrecs[:0]
+	for _, name := range d.names {
+		for _, e := range d.spec.Stream.Experiences {
+			d.mrecs = append(d.mrecs, metrics.MatrixRecord{Row: i, Col: e.ID, Variant: name})
+		}
+	}
+	for j, tk := range d.tasks {
+		r := &d.mrecs[tk.v*T+tk.k-1]
+		r.Correct += res[j].correct
+		r.Total += tk.r1 - tk.r0
+		r.LossSum += res[j].loss
+	}
 	return d.rec.Matrix(d.mrecs)
 }

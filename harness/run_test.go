@@ -306,3 +306,54 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }
+
+// TestPipelinedEvaluationIsExact: with two threads or more the continual
+// evaluation runs beside training on copies of the parameters; the records
+// must equal those of an evaluation in line (one thread), for variants
+// (EMA) and for resampled subsets too.
+func TestPipelinedEvaluationIsExact(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		strategy string
+		params   string
+		subset   string
+	}{
+		{"naive", "naive", "", "fixed"},
+		{"er resampled", "er", `{"mem_size":100}`, "resampled"},
+		{"ema over er", "ema", `{"base":"er","base_params":{"mem_size":100},"decays":[0.9,0.99]}`, "fixed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var runs []*memRecorder
+			for _, threads := range []int{1, 2, 3} {
+				cfg := synthConfig(tc.strategy)
+				cfg.StrategyParams = []byte(tc.params)
+				cfg.Eval.Subset = tc.subset
+				cfg.Eval.Every = 2
+				if err := cfg.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				s, err := testData.Stream(&cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec := &memRecorder{}
+				if _, err := Run(context.Background(), Spec{Config: cfg, Stream: s, Threads: threads}, rec); err != nil {
+					t.Fatal(err)
+				}
+				runs = append(runs, rec)
+			}
+			variants := map[string]bool{}
+			for _, r := range runs[0].evals {
+				variants[r.Variant] = true
+			}
+			if want := map[string]bool{"live": true, "ema0.9": true, "ema0.99": true}; tc.strategy == "ema" && !reflect.DeepEqual(variants, want) {
+				t.Fatalf("variants %v, want %v", variants, want)
+			}
+			for i, threads := range []int{2, 3} {
+				if !reflect.DeepEqual(runs[0].evals, runs[i+1].evals) || !reflect.DeepEqual(runs[0].matrix, runs[i+1].matrix) {
+					t.Errorf("%d threads: records differ from one thread", threads)
+				}
+			}
+		})
+	}
+}
