@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/cleval/cleval/harness/nn"
@@ -43,7 +44,7 @@ func benchSetup(b *testing.B, threads int) (*Config, *streams.Stream, *nn.MLP, *
 func BenchmarkTrainStep(b *testing.B) {
 	for _, strat := range []string{"naive", "er"} {
 		for _, threads := range []int{1, 2} {
-			b.Run(strat+"/t"+itoa(threads), func(b *testing.B) {
+			b.Run(strat+"/t"+strconv.Itoa(threads), func(b *testing.B) {
 				cfg, s, m, _, done := benchSetup(b, threads)
 				defer done()
 				params := cfg.StrategyParams
@@ -95,7 +96,7 @@ func BenchmarkTrainStep(b *testing.B) {
 // or two single-threaded evaluation units (as a pipelined run uses them).
 func BenchmarkEvaluate(b *testing.B) {
 	for _, units := range []int{1, 2} {
-		b.Run("5x1000/t"+itoa(units), func(b *testing.B) {
+		b.Run("5x1000/t"+strconv.Itoa(units), func(b *testing.B) {
 			cfg, s, m, _, done := benchSetup(b, 1)
 			defer done()
 			ev := newEvaluator(s, &cfg.Eval, 0)
@@ -126,8 +127,4 @@ func BenchmarkEvaluate(b *testing.B) {
 			b.ReportMetric(5000*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
-}
-
-func itoa(i int) string {
-	return string(rune('0' + i))
 }

@@ -3,6 +3,8 @@ package gemm
 import (
 	"runtime"
 	"sync/atomic"
+
+	"github.com/cleval/cleval/internal/par"
 )
 
 // Blocking. kc bounds the k extent of packed panels, mc the rows of a
@@ -43,9 +45,10 @@ type engine struct {
 	directA  bool // allow reading A stored k×m in place (tuning switch)
 	eagerB   bool // pack all of B in a phase of its own (tuning switch)
 
-	pool  *pool
-	phase int // what workers do on the next pool run
-	job   job
+	pool   *par.Pool
+	workFn func(tid int) // e.work, made once so that a phase allocates nothing
+	phase  int           // what workers do on the next pool run
+	job    job
 
 	bpack []float32   // packed op(B), all k blocks
 	apack [][]float32 // per-thread packed A block
@@ -108,15 +111,14 @@ func newEngine(threads int, ks kernelSet) *engine {
 	e.rowHi = make([]int, threads)
 	e.nUnits = make([]int, threads)
 	if threads > 1 {
-		e.pool = newPool(threads, e.work)
+		e.pool = par.New(threads)
+		e.workFn = e.work
 	}
 	return e
 }
 
 func (e *engine) close() {
-	if e.pool != nil {
-		e.pool.close()
-	}
+	e.pool.Close() // nil-safe and idempotent
 }
 
 // kcFor splits k into equal blocks of at most kcMax (rounded up to a
@@ -278,7 +280,7 @@ func (e *engine) runPhase(phase int) {
 		return
 	}
 	e.phase = phase
-	e.pool.run()
+	e.pool.Run(e.workFn)
 }
 
 // work is the pool's per-thread entry point.

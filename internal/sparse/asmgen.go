@@ -18,9 +18,6 @@ var (
 	decl bytes.Buffer
 )
 
-// prefetch makes the MulRows kernels prefetch the next nonzero's row.
-var prefetch = true
-
 func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 func i(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 
@@ -75,19 +72,6 @@ func mulKernel(s isa, v int) {
 	i("MOVLQSX (R8), AX")
 	i("IMULQ DX, AX")
 	i("ADDQ SI, AX")
-	if prefetch {
-		// Fetch the next nonzero's row of W while this one is multiplied:
-		// rows are scattered, so the hardware prefetcher cannot guess them.
-		i("CMPQ CX, $1")
-		i("JEQ nopf")
-		i("MOVLQSX 4(R8), BX")
-		i("IMULQ DX, BX")
-		i("ADDQ SI, BX")
-		for l := 0; l < v*s.bytes; l += 64 {
-			i("PREFETCHT0 %d(BX)", l)
-		}
-		p("nopf:")
-	}
 	i("VBROADCASTSS (R9), %s%d", s.reg, s.bcast)
 	for j := range v {
 		i("VFMADD231PS %d(AX), %s%d, %s%d", j*s.bytes, s.reg, s.bcast, s.reg, j)
