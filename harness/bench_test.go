@@ -4,16 +4,14 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/cleval/cleval/harness/nn"
-	"github.com/cleval/cleval/internal/gemm"
-	"github.com/cleval/cleval/internal/par"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
 
 // benchSetup builds the reference experiment's model and stream (MNIST,
 // MLP 784-400-400-10) with the given thread count.
-func benchSetup(b *testing.B, threads int) (*Config, *streams.Stream, *nn.MLP, *par.Pool, func()) {
+func benchSetup(b *testing.B, threads int) (*Config, *streams.Stream, nn.Model, func()) {
 	b.Helper()
 	p, err := LookupPreset(DefaultPreset)
 	if err != nil {
@@ -27,15 +25,13 @@ func benchSetup(b *testing.B, threads int) (*Config, *streams.Stream, *nn.MLP, *
 	if err != nil {
 		b.Skipf("MNIST not available: %v", err)
 	}
-	pool := par.New(threads)
-	g := gemm.NewContext(threads)
-	sizes := append(append([]int{s.InputDim}, cfg.Hidden...), s.NumClasses)
-	m, err := nn.NewMLP(sizes, g, pool)
+	c := nn.NewCompute(threads)
+	m, err := nn.New(cfg.ModelSpec(s), c)
 	if err != nil {
 		b.Fatal(err)
 	}
 	m.Init(streams.NewRand(0, streams.RandInit))
-	return &cfg, s, m, pool, func() { g.Close(); pool.Close() }
+	return &cfg, s, m, c.Close
 }
 
 // BenchmarkTrainStep measures one training iteration of the reference
@@ -45,16 +41,17 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, strat := range []string{"naive", "er"} {
 		for _, threads := range []int{1, 2} {
 			b.Run(strat+"/t"+strconv.Itoa(threads), func(b *testing.B) {
-				cfg, s, m, _, done := benchSetup(b, threads)
+				cfg, s, m, done := benchSetup(b, threads)
 				defer done()
 				params := cfg.StrategyParams
 				if strat == "naive" {
 					params = nil
 				}
-				st, err := strategies.New(strat, params)
+				r, err := strategies.Resolve(strat, params)
 				if err != nil {
 					b.Fatal(err)
 				}
+				st := r.Strategy
 				ctx := &strategies.Context{Model: m, Optimizer: nn.NewSGD(cfg.Optimizer, len(m.Params())),
 					Rand: streams.NewRand(0, streams.RandStrategy), Stream: s, BatchSize: cfg.BatchSize}
 				if err := st.Setup(ctx); err != nil {
@@ -97,14 +94,14 @@ func BenchmarkTrainStep(b *testing.B) {
 func BenchmarkEvaluate(b *testing.B) {
 	for _, units := range []int{1, 2} {
 		b.Run("5x1000/t"+strconv.Itoa(units), func(b *testing.B) {
-			cfg, s, m, _, done := benchSetup(b, 1)
+			cfg, s, m, done := benchSetup(b, 1)
 			defer done()
-			ev := newEvaluator(s, &cfg.Eval, 0)
+			ev := newEvaluator(s, &cfg.Eval, 0, m)
 			var workers []*evalUnit
 			for range units - 1 {
-				g := gemm.NewContext(1)
-				defer g.Close()
-				wm, err := nn.NewMLP(m.Sizes(), g, nil)
+				c := nn.NewCompute(1)
+				defer c.Close()
+				wm, err := nn.New(m.Spec(), c)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -112,10 +109,10 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 			r := newEvalRunner(ev, newEvalUnit(m), workers)
 			defer r.close()
-			params := [][]float32{m.Params()}
+			a := []arenas{{m.Params(), m.State()}}
 			tasks := ev.pointTasks(nil, 1, 1, 5)
 			eval := func() {
-				r.start(params, tasks)
+				r.start(a, tasks)
 				r.finish()
 			}
 			eval()

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/cleval/cleval/datasets"
-	"github.com/cleval/cleval/harness/nn"
 	"github.com/cleval/cleval/internal/version"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -189,8 +189,8 @@ func invalid(format string, args ...any) error {
 }
 
 // Validate checks every field, naming the first bad one and its allowed
-// range. It also resolves the strategy parameters (defaults filled in)
-// by building the strategy once.
+// range, the strategy's parameters included. It changes nothing but the
+// documented defaults of zero values (eval.validation_fraction).
 func (c *Config) Validate() error {
 	if err := c.validateStream(); err != nil {
 		return err
@@ -241,16 +241,32 @@ func (c *Config) Validate() error {
 	default:
 		return invalid("eval.experiences %q: must be seen or all", c.Eval.Experiences)
 	}
-	s, err := strategies.New(c.Strategy, c.StrategyParams)
-	if err != nil {
+	if _, err := strategies.Resolve(c.Strategy, c.StrategyParams); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	raw, err := json.Marshal(s.Params())
-	if err != nil {
-		return fmt.Errorf("harness: strategy %s: parameters do not marshal: %v", c.Strategy, err)
-	}
-	c.StrategyParams = raw
 	return nil
+}
+
+// Resolve validates c, builds the strategy it names, and replaces
+// StrategyParams by the strategy's resolved parameters (every parameter
+// with its value, those of wrapped strategies included): the form recorded
+// with the run and hashed into its key. The strategy it returns serves one
+// run (Spec.Strategy).
+func (c *Config) Resolve() (strategies.Strategy, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := strategies.Resolve(c.Strategy, c.StrategyParams)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	c.StrategyParams = r.Params
+	return r.Strategy, nil
+}
+
+// ModelSpec returns the model the configuration trains on stream s.
+func (c *Config) ModelSpec(s *streams.Stream) nn.Spec {
+	return nn.Spec{Arch: "mlp", Input: nn.Flat(s.InputDim), Classes: s.NumClasses, Hidden: c.Hidden}
 }
 
 // Key identifies a resolved configuration and its seed together with the

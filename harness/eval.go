@@ -3,9 +3,8 @@ package harness
 import (
 	"math/rand/v2"
 
-	"github.com/cleval/cleval/harness/nn"
-	"github.com/cleval/cleval/internal/sparse"
 	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -24,17 +23,17 @@ type evaluator struct {
 	validation bool      // subsets from Experience.Valid instead of Test
 	pos        [][]int32 // subset positions per experience (into the source view)
 	off        []int     // experience k's rows are [off[k-1], off[k])
-	x          []float32
+	x          []float32 // resampled subsets, gathered again at every point
+	in         *nn.Inputs
 	y          []int32
 	scratch    []int32
 	all        [][]int32 // 0..len(Test)-1 per experience, for resampling
 	seq        []int32   // 0, 1, 2, ... for whole-split evaluation
-	// csr is the sparse form of x when it is sparse enough (fixed
-	// subsets): the first layer then runs as a sparse product.
-	csr *sparse.CSR
 }
 
-func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64) *evaluator {
+// newEvaluator draws the subsets; fixed ones are stored as model m's
+// first layer reads them fastest (nn.Inputs).
+func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64, m nn.Model) *evaluator {
 	ev := &evaluator{stream: s, n: cfg.Size, rng: streams.NewRand(seed, streams.RandEvalSubset)}
 	ev.subsetKind = metrics.SubsetFixed
 	switch cfg.Subset {
@@ -68,7 +67,7 @@ func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64) *evaluator {
 		for i := range s.Experiences {
 			ev.draw(i)
 		}
-		ev.gatherFixed()
+		ev.gatherFixed(m)
 	}
 	maxTest := 0
 	for _, e := range s.Experiences {
@@ -85,16 +84,15 @@ func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64) *evaluator {
 // float32 at a time.
 const gatherRows = 512
 
-// gatherFixed converts the fixed subsets, chunk by chunk: when the first
-// chunk is sparse enough (MNIST-like pixels) the sets are kept only in
-// sparse form, for the sparse first layer, and never as one float32
-// matrix; otherwise as the float32 matrix x. The choice depends on the
-// data only.
-func (ev *evaluator) gatherFixed() {
+// gatherFixed converts the fixed subsets to float32, chunk by chunk, into
+// an input set of model m (which keeps MNIST-like pixels in sparse form
+// for an MLP's sparse first layer, never as one float32 matrix).
+func (ev *evaluator) gatherFixed(m nn.Model) {
 	d := ev.stream.InputDim
 	total := ev.off[len(ev.stream.Experiences)]
 	buf := make([]float32, min(gatherRows, total)*d)
-	decided := false
+	ev.in = m.NewInputs()
+	ev.in.Grow(total)
 	for i, e := range ev.stream.Experiences {
 		src := ev.source(e)
 		pos := ev.pos[i]
@@ -103,19 +101,7 @@ func (ev *evaluator) gatherFixed() {
 			rows, r0 := p1-p0, ev.off[i]+p0
 			chunk := buf[:rows*d]
 			ev.scratch = src.Gather(chunk, ev.y[r0:r0+rows], pos[p0:p1], ev.scratch)
-			if !decided {
-				decided = true
-				if sparse.ZeroFraction(chunk, rows, d, 1<<16) >= nn.SparseThreshold {
-					ev.csr = &sparse.CSR{}
-				} else {
-					ev.x = make([]float32, total*d)
-				}
-			}
-			if ev.csr != nil {
-				ev.csr.AppendDense(chunk, rows, d)
-			} else {
-				copy(ev.x[r0*d:], chunk)
-			}
+			ev.in.Append(chunk, rows)
 		}
 	}
 }
@@ -213,19 +199,19 @@ func (ev *evaluator) matrixTasks(dst []evalTask, nv int) []evalTask {
 // evalUnit is what one thread needs to run evaluation tasks: a model (its
 // engine decides the thread count) and its own buffers.
 type evalUnit struct {
-	model   *nn.MLP
+	model   nn.Model
 	ws      *nn.Workspace
 	x       []float32
 	y       []int32
 	scratch []int32
 }
 
-func newEvalUnit(m *nn.MLP) *evalUnit {
+func newEvalUnit(m nn.Model) *evalUnit {
 	return &evalUnit{model: m, ws: m.NewWorkspace(taskRows), x: make([]float32, taskRows*m.InputDim()), y: make([]int32, taskRows)}
 }
 
 // runTask computes one task with unit u.
-func (ev *evaluator) runTask(u *evalUnit, params []float32, tk evalTask) taskResult {
+func (ev *evaluator) runTask(u *evalUnit, params, state []float32, tk evalTask) taskResult {
 	d := ev.stream.InputDim
 	C := u.model.OutputDim()
 	n := tk.r1 - tk.r0
@@ -236,15 +222,15 @@ func (ev *evaluator) runTask(u *evalUnit, params []float32, tk evalTask) taskRes
 	switch {
 	case tk.full:
 		u.scratch = e.Test.Gather(u.x[:n*d], u.y[:n], ev.seq[tk.r0:tk.r1], u.scratch)
-		logits = u.model.ForwardWith(params, u.ws, u.x[:n*d], n)
+		logits = u.model.Infer(params, state, u.ws, u.x[:n*d], n)
 		y = u.y[:n]
-	case ev.csr != nil:
-		logits = u.model.ForwardSparse(params, u.ws, ev.csr, tk.r0, n)
+	case ev.in != nil:
+		logits = u.model.InferInputs(params, state, u.ws, ev.in, tk.r0, n)
 		y = ev.y[tk.r0:tk.r1]
 	default:
-		logits = u.model.ForwardWith(params, u.ws, ev.x[tk.r0*d:tk.r1*d], n)
+		logits = u.model.Infer(params, state, u.ws, ev.x[tk.r0*d:tk.r1*d], n)
 		y = ev.y[tk.r0:tk.r1]
 	}
-	loss, correct := nn.SoftmaxCE(logits, n, C, y, mask, 0, nil)
+	loss, correct := nn.SoftmaxCE(logits, n, C, y, nn.SoftmaxMask{Mask: mask}, 0, nil)
 	return taskResult{correct: correct, loss: loss}
 }

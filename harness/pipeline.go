@@ -19,7 +19,7 @@ type evalRunner struct {
 	ev      *evaluator
 	caller  *evalUnit
 	workers []*evalWorker
-	params  [][]float32
+	arenas  []arenas
 	tasks   []evalTask
 	res     []taskResult
 	next    atomic.Int64
@@ -46,10 +46,13 @@ func newEvalRunner(ev *evaluator, caller *evalUnit, workers []*evalUnit) *evalRu
 	return r
 }
 
-// start hands the tasks to the workers; params[t.v] is task t's arena.
+// arenas are the parameters and state of one evaluated model.
+type arenas struct{ params, state []float32 }
+
+// start hands the tasks to the workers; a[t.v] holds task t's arenas.
 // The slices must stay unchanged until finish returns.
-func (r *evalRunner) start(params [][]float32, tasks []evalTask) {
-	r.params, r.tasks = params, tasks
+func (r *evalRunner) start(a []arenas, tasks []evalTask) {
+	r.arenas, r.tasks = a, tasks
 	if cap(r.res) < len(tasks) {
 		r.res = make([]taskResult, len(tasks))
 	}
@@ -79,7 +82,8 @@ func (r *evalRunner) work(u *evalUnit) {
 			return
 		}
 		t := r.tasks[i]
-		r.res[i] = r.ev.runTask(u, r.params[t.v], t)
+		a := r.arenas[t.v]
+		r.res[i] = r.ev.runTask(u, a.params, a.state, t)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 )
 
 // Preset is a named, published experiment.

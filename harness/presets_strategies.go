@@ -3,7 +3,7 @@ package harness
 import (
 	"encoding/json"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 )
 
 // Presets of the strategy configurations of issue 5 (CONFIGS.md).

@@ -8,10 +8,8 @@ import (
 	"runtime/debug"
 	"slices"
 
-	"github.com/cleval/cleval/harness/nn"
-	"github.com/cleval/cleval/internal/gemm"
-	"github.com/cleval/cleval/internal/par"
 	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -35,16 +33,17 @@ type Recorder interface {
 
 // Spec is everything Run needs.
 type Spec struct {
-	// Config is the validated configuration (Config.Validate).
+	// Config is the resolved configuration (Config.Resolve): it is
+	// recorded with the run.
 	Config Config
+	// Strategy is the run's strategy, the one Config names, as
+	// Config.Resolve built it (a strategy value serves one run).
+	Strategy strategies.Strategy
 	// Stream is the stream Config describes (Data.Stream).
 	Stream *streams.Stream
 	// Threads is the number of threads the run computes with (<= 0: all
 	// cores). Records do not depend on it.
 	Threads int
-	// Engine computes the matrix products; nil means cleval's own GEMM
-	// with Threads threads.
-	Engine nn.Engine
 	// CodeVersion is recorded with the run.
 	CodeVersion string
 	// Progress, when not nil, is called after every iteration.
@@ -100,41 +99,40 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if s == nil {
 		return Result{}, errors.New("harness: Spec.Stream is nil")
 	}
+	strat := spec.Strategy
+	if strat == nil {
+		return Result{}, errors.New("harness: Spec.Strategy is nil (Config.Resolve builds it)")
+	}
 	threads := spec.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	// With two threads or more and cleval's own engine, training and
-	// continual evaluation run side by side on halves of the threads (see
-	// pipeline); otherwise one after the other on all of them.
-	pipelined := threads >= 2 && spec.Engine == nil
+	// With two threads or more, training and continual evaluation run side
+	// by side on halves of the threads (see pipeline); otherwise one after
+	// the other on all of them.
+	pipelined := threads >= 2
 	trainThreads := threads
 	if pipelined {
 		trainThreads = threads - threads/2
 	}
-	pool := par.New(trainThreads)
-	defer pool.Close()
-	var closers []func()
+	var computes []*nn.Compute
 	defer func() {
-		for _, c := range closers {
-			c()
+		for _, c := range computes {
+			c.Close()
 		}
 	}()
-	eng := spec.Engine
-	if eng == nil {
-		g := gemm.NewContext(trainThreads)
-		defer g.Close()
-		eng = g
+	newModel := func(threads int) (nn.Model, error) {
+		c := nn.NewCompute(threads)
+		computes = append(computes, c)
+		m, err := nn.New(cfg.ModelSpec(s), c)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		return m, nil
 	}
-	strat, err := strategies.New(cfg.Strategy, cfg.StrategyParams)
+	model, err := newModel(trainThreads)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	sizes := append([]int{s.InputDim}, cfg.Hidden...)
-	sizes = append(sizes, s.NumClasses)
-	model, err := nn.NewMLP(sizes, eng, pool)
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Result{}, err
 	}
 	model.Init(streams.NewRand(cfg.Seed, streams.RandInit))
 	// Evaluation units: in line, the live model itself; pipelined, one
@@ -143,18 +141,13 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	caller := model
 	var workers []*evalUnit
 	if pipelined {
-		single := func() (*nn.MLP, error) {
-			g := gemm.NewContext(1)
-			closers = append(closers, g.Close)
-			return nn.NewMLP(sizes, g, nil)
-		}
 		if trainThreads > 1 {
-			if caller, err = single(); err != nil {
+			if caller, err = newModel(1); err != nil {
 				return Result{}, err
 			}
 		}
 		for range threads / 2 {
-			m, err := single()
+			m, err := newModel(1)
 			if err != nil {
 				return Result{}, err
 			}
@@ -171,7 +164,7 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if err := strat.Setup(sctx); err != nil {
 		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)
 	}
-	ev := newEvaluator(s, &cfg.Eval, cfg.Seed)
+	ev := newEvaluator(s, &cfg.Eval, cfg.Seed, model)
 	variants := []string{metrics.VariantLive}
 	vp, _ := strat.(strategies.VariantProvider)
 	if vp != nil {
@@ -227,7 +220,7 @@ type driver struct {
 	vp    strategies.VariantProvider
 	sctx  *strategies.Context
 	ev    *evaluator
-	model *nn.MLP
+	model nn.Model
 	recs  []metrics.EvalRecord
 	mrecs []metrics.MatrixRecord
 	prog  Progress
@@ -235,7 +228,7 @@ type driver struct {
 	runner    *evalRunner
 	pipelined bool // points are evaluated while the next update trains
 	tasks     []evalTask
-	params    [][]float32 // the arenas of the tasks in flight
+	arenas    []arenas    // the arenas of the tasks in flight
 	snap      [][]float32 // pipelined: copies of the live and variant arenas
 	names     []string    // variant names of the tasks in flight
 	inflight  struct {
@@ -412,38 +405,39 @@ func (d *driver) point(t, c int, end bool) error {
 		hi = c + 1
 	}
 	d.ev.prepare(lo, hi)
-	d.arenas(d.pipelined)
-	d.tasks = d.ev.pointTasks(d.tasks[:0], len(d.params), lo, hi)
+	d.setArenas(d.pipelined)
+	d.tasks = d.ev.pointTasks(d.tasks[:0], len(d.arenas), lo, hi)
 	d.inflight.t, d.inflight.c, d.inflight.lo, d.inflight.hi = t, c, lo, hi
 	d.inflight.pending = true
-	d.runner.start(d.params, d.tasks)
+	d.runner.start(d.arenas, d.tasks)
 	if !d.pipelined || end {
 		return d.collect()
 	}
 	return nil
 }
 
-// arenas sets d.params (and d.names) to the live arena and every
-// variant's: the arenas themselves, or copies when the evaluation runs
-// while training goes on.
-func (d *driver) arenas(copies bool) {
+// setArenas sets d.arenas (and d.names) to the live model's arenas and
+// every variant's: the arenas themselves, or copies when the evaluation
+// runs while training goes on.
+func (d *driver) setArenas(copies bool) {
 	d.names = append(d.names[:0], metrics.VariantLive)
-	d.params = append(d.params[:0], d.model.Params())
+	d.arenas = append(d.arenas[:0], arenas{d.model.Params(), d.model.State()})
 	if d.vp != nil {
 		for _, v := range d.vp.Variants() {
 			d.names = append(d.names, v.Name)
-			d.params = append(d.params, v.Params)
+			d.arenas = append(d.arenas, arenas{v.Params, v.State})
 		}
 	}
 	if !copies {
 		return
 	}
-	for len(d.snap) < len(d.params) {
+	for len(d.snap) < 2*len(d.arenas) {
 		d.snap = append(d.snap, nil)
 	}
-	for i, p := range d.params {
-		d.snap[i] = append(d.snap[i][:0], p...)
-		d.params[i] = d.snap[i]
+	for i, a := range d.arenas {
+		d.snap[2*i] = append(d.snap[2*i][:0], a.params...)
+		d.snap[2*i+1] = append(d.snap[2*i+1][:0], a.state...)
+		d.arenas[i] = arenas{d.snap[2*i], d.snap[2*i+1]}
 	}
 }
 
@@ -486,9 +480,9 @@ func (d *driver) matrix(i int) error {
 	if err := d.collect(); err != nil {
 		return err
 	}
-	d.arenas(false)
-	d.tasks = d.ev.matrixTasks(d.tasks[:0], len(d.params))
-	d.runner.start(d.params, d.tasks)
+	d.setArenas(false)
+	d.tasks = d.ev.matrixTasks(d.tasks[:0], len(d.arenas))
+	d.runner.start(d.arenas, d.tasks)
 	res := d.runner.finish()
 	T := len(d.spec.Stream.Experiences)
 	d.mrecs = d.mrecs[:0]

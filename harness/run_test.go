@@ -65,7 +65,8 @@ func synthConfig(strategy string) Config {
 
 func runConfig(t *testing.T, ctx context.Context, cfg Config, progress func(Progress)) (*memRecorder, Result, error) {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
+	strat, err := cfg.Resolve()
+	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := testData.Stream(&cfg)
@@ -73,7 +74,7 @@ func runConfig(t *testing.T, ctx context.Context, cfg Config, progress func(Prog
 		t.Fatal(err)
 	}
 	rec := &memRecorder{}
-	res, err := Run(ctx, Spec{Config: cfg, Stream: s, Progress: progress}, rec)
+	res, err := Run(ctx, Spec{Config: cfg, Strategy: strat, Stream: s, Progress: progress}, rec)
 	return rec, res, err
 }
 
@@ -329,7 +330,8 @@ func TestPipelinedEvaluationIsExact(t *testing.T) {
 				cfg.StrategyParams = []byte(tc.params)
 				cfg.Eval.Subset = tc.subset
 				cfg.Eval.Every = 2
-				if err := cfg.Validate(); err != nil {
+				strat, err := cfg.Resolve()
+				if err != nil {
 					t.Fatal(err)
 				}
 				s, err := testData.Stream(&cfg)
@@ -337,7 +339,7 @@ func TestPipelinedEvaluationIsExact(t *testing.T) {
 					t.Fatal(err)
 				}
 				rec := &memRecorder{}
-				if _, err := Run(context.Background(), Spec{Config: cfg, Stream: s, Threads: threads}, rec); err != nil {
+				if _, err := Run(context.Background(), Spec{Config: cfg, Strategy: strat, Stream: s, Threads: threads}, rec); err != nil {
 					t.Fatal(err)
 				}
 				runs = append(runs, rec)

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/cleval/cleval/datasets"
-	"github.com/cleval/cleval/harness/nn"
 	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -37,10 +36,10 @@ type probeStep struct {
 var lastProbe *probe
 
 func init() {
-	strategies.Register(strategies.Info{
+	strategies.Register(strategies.Def[struct{}]{
 		Name:    "harness-test-probe",
 		Summary: "test strategy: naive, recording every call",
-		New: func(json.RawMessage) (strategies.Strategy, error) {
+		New: func(*struct{}) (strategies.Strategy, error) {
 			lastProbe = &probe{}
 			return lastProbe, nil
 		},
@@ -72,7 +71,8 @@ func (p *probe) Step(ctx *strategies.Context, b *streams.Batch) (strategies.Step
 // run validates cfg, builds its stream and runs it.
 func runStream(t *testing.T, cfg Config) (*memRecorder, *streams.Stream) {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
+	strat, err := cfg.Resolve()
+	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := testData.Stream(&cfg)
@@ -80,7 +80,7 @@ func runStream(t *testing.T, cfg Config) (*memRecorder, *streams.Stream) {
 		t.Fatal(err)
 	}
 	rec := &memRecorder{}
-	if _, err := Run(context.Background(), Spec{Config: cfg, Stream: s}, rec); err != nil {
+	if _, err := Run(context.Background(), Spec{Config: cfg, Strategy: strat, Stream: s}, rec); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := metrics.Compute(metrics.Input{NumExperiences: len(s.Experiences), Ends: rec.ends, Evals: live(rec.evals), Matrix: rec.matrix}); err != nil {

@@ -13,20 +13,24 @@
 // perform exactly one optimizer update (the iteration counter of every
 // metric counts updates). Randomness comes only from Context.Rand.
 //
-// Register the strategy in an init function of your package:
+// A strategy is only behaviour (Setup, BeforeExperience, Step,
+// AfterExperience); embed Base for the calls it has nothing to do in. Its
+// name and parameters belong to its registration: a parameter struct whose
+// fields carry json and doc tags, with the defaults as Go values (the
+// documentation `cleval strategies` prints is derived from them), and an
+// optional Validate method. Register it in an init function of your
+// package:
+//
+//	type Config struct {
+//		Alpha float64 `json:"alpha" doc:"mixing weight in [0, 1]"`
+//	}
 //
 //	func init() {
-//		strategies.Register(strategies.Info{
-//			Name:    "mine",
-//			Summary: "what it does",
-//			Params:  []strategies.ParamDoc{{Name: "alpha", Default: "0.5", Doc: "mixing weight in [0, 1]"}},
-//			New: func(raw json.RawMessage) (strategies.Strategy, error) {
-//				cfg := Config{Alpha: 0.5}
-//				if err := strategies.DecodeParams("mine", raw, &cfg); err != nil {
-//					return nil, err
-//				}
-//				return &Mine{cfg: cfg}, nil
-//			},
+//		strategies.Register(strategies.Def[Config]{
+//			Name:     "mine",
+//			Summary:  "what it does",
+//			Defaults: Config{Alpha: 0.5},
+//			New:      func(cfg *Config) (strategies.Strategy, error) { return &Mine{cfg: *cfg}, nil },
 //		})
 //	}
 //
@@ -46,7 +50,7 @@
 //
 // Strategies compose by wrapping, not through a shared trainer. A wrapper
 // strategy embeds Wrapper, builds the strategy it wraps from its "base"
-// and "base_params" parameters (BaseConfig, NewBase) and forwards the
+// and "base_params" parameters (BaseConfig, NewWrapper) and forwards the
 // Strategy calls to it. It acts either around the calls (an EMA updates
 // its averages after each Step) or through hooks it installs in the
 // Context it passes on (Hooks.With): a SegmentHook changes the softmax of
@@ -56,4 +60,17 @@
 // first, so any strategy that updates through WeightedStep composes with
 // every wrapper. Segments tell hooks which rows are the incoming batch of
 // the current experience (Segment.New) and which are replayed.
+//
+// A strategy that adds loss terms of its own does so as hooks too: it
+// implements LogitHook or GradientHook and updates through WeightedStep
+// with the Context of OwnHooks, so that its terms run first and the
+// wrappers around it (a projection such as A-GEM) see the whole gradient.
+// Composition cannot break silently: a wrapper whose hooks did not run on
+// an update the strategy inside it made fails the run with an error naming
+// both.
+//
+// Package strategytest is the test kit: it drives a strategy the way the
+// harness does and checks the properties every strategy must have
+// (determinism, no allocation per step, well-formed variants,
+// composition). Plugin authors use it too.
 package strategies

@@ -1,6 +1,6 @@
 package strategies
 
-import "github.com/cleval/cleval/harness/nn"
+import "github.com/cleval/cleval/nn"
 
 // Update describes the update WeightedStep is computing, for hooks.
 type Update struct {
@@ -58,6 +58,9 @@ type Hooks struct {
 	logits   []LogitHook
 	gradient []GradientHook
 	scratch  *hookScratch
+	// ran holds, for every wrapper that installed hooks, the number of
+	// updates that ran them.
+	ran []*int
 }
 
 type hookScratch struct {
@@ -70,23 +73,75 @@ func (h *Hooks) empty() bool {
 }
 
 // With returns h with hook added before the existing hooks, for every hook
-// interface (SegmentHook, LogitHook, GradientHook) that hook implements. A
-// wrapper calls it once, in Setup, on the hooks of the Context it receives
-// (those of the wrappers around it) and installs the result in the Context
-// it passes on (see Wrapper).
+// interface (SegmentHook, LogitHook, GradientHook) that hook implements.
+// Wrappers do not call it themselves: Wrapper.Init does, and OwnHooks for
+// a strategy's own loss terms.
 func (h Hooks) With(hook any) Hooks {
+	out, _ := h.with(hook)
+	return out
+}
+
+// with is With that also returns the counter of the updates that run the
+// hooks of hook (nil when hook has none).
+func (h Hooks) with(hook any) (Hooks, *int) {
 	out := Hooks{scratch: &hookScratch{}}
-	if sh, ok := hook.(SegmentHook); ok {
+	sh, isSeg := hook.(SegmentHook)
+	if isSeg {
 		out.segment = append(out.segment, sh)
 	}
 	out.segment = append(out.segment, h.segment...)
-	if lh, ok := hook.(LogitHook); ok {
+	lh, isLogit := hook.(LogitHook)
+	if isLogit {
 		out.logits = append(out.logits, lh)
 	}
 	out.logits = append(out.logits, h.logits...)
-	if gh, ok := hook.(GradientHook); ok {
+	gh, isGrad := hook.(GradientHook)
+	if isGrad {
 		out.gradient = append(out.gradient, gh)
 	}
 	out.gradient = append(out.gradient, h.gradient...)
-	return out
+	out.ran = append(out.ran, h.ran...)
+	var ran *int
+	if isSeg || isLogit || isGrad {
+		ran = new(int)
+		out.ran = append(out.ran, ran)
+	}
+	return out, ran
+}
+
+// OwnHooks lets a strategy add loss terms of its own through the hook
+// path: it implements LogitHook or GradientHook itself and updates
+// through WeightedStep with the Context OwnHooks returns. Its terms then
+// run before those of the wrappers around it, so that a projection (A-GEM)
+// sees the whole gradient. Embed it or keep it as a field.
+type OwnHooks struct {
+	hooks  Hooks
+	parent []*int
+	ctx    Context
+	ready  bool
+}
+
+// Context returns ctx with self's hooks installed innermost. The pointer
+// stays the same from call to call.
+func (o *OwnHooks) Context(ctx *Context, self any) *Context {
+	if !o.ready || !sameCounters(o.parent, ctx.Hooks.ran) {
+		o.hooks = ctx.Hooks.With(self)
+		o.parent = ctx.Hooks.ran
+		o.ready = true
+	}
+	o.ctx = *ctx
+	o.ctx.Hooks = o.hooks
+	return &o.ctx
+}
+
+func sameCounters(a, b []*int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -3,29 +3,30 @@ package strategies
 import (
 	"math/rand/v2"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/streams"
 )
 
 // APIVersion identifies the Strategy interface; a plugin built against
 // another version is refused.
-const APIVersion = "cleval-strategy/1"
+const APIVersion = "cleval-strategy/2"
 
 // Strategy is a continual-learning method: how the model is updated on the
 // stream. See the package documentation.
+//
+// A strategy is only behaviour: its name and parameters belong to its
+// registration (Register) and are recorded by the driver. Embed Base for
+// the calls a strategy has nothing to do in.
 type Strategy interface {
-	// Name returns the registered name.
-	Name() string
-	// Params returns the resolved parameters (defaults filled in), recorded
-	// with the run; it must marshal to a JSON object.
-	Params() any
 	// Setup is called once before the first experience.
 	Setup(ctx *Context) error
 	// BeforeExperience is called when experience exp starts.
 	BeforeExperience(ctx *Context, exp *streams.Experience) error
-	// Step performs exactly one parameter update using batch, a mini-batch
-	// of the current experience's training data. batch is owned by the
-	// driver and only valid during the call.
+	// Step performs one parameter update using batch, a mini-batch of the
+	// current experience's training data (a strategy that cannot update
+	// yet, such as one waiting for its memory to fill, may skip it and
+	// report a loss of 0). batch is owned by the driver and only valid
+	// during the call.
 	Step(ctx *Context, batch *streams.Batch) (StepResult, error)
 	// AfterExperience is called after the last update of exp, before the
 	// end-of-experience evaluation.
@@ -46,7 +47,7 @@ type Context struct {
 	// Model is the live model.
 	Model nn.Model
 	// Optimizer updates Model's parameters from its gradients.
-	Optimizer *nn.SGD
+	Optimizer nn.Optimizer
 	// Rand is the strategy's own random stream, derived from the run seed.
 	Rand *rand.Rand
 	// Stream describes the benchmark: scenario, classes, input size. Only
@@ -67,14 +68,31 @@ type Context struct {
 	Hooks Hooks
 }
 
+// Base implements Setup, BeforeExperience and AfterExperience as calls
+// that do nothing. Embed it in a strategy that needs only some of them.
+type Base struct{}
+
+// Setup implements Strategy.
+func (Base) Setup(*Context) error { return nil }
+
+// BeforeExperience implements Strategy.
+func (Base) BeforeExperience(*Context, *streams.Experience) error { return nil }
+
+// AfterExperience implements Strategy.
+func (Base) AfterExperience(*Context, *streams.Experience) error { return nil }
+
 // Variant is an extra model to evaluate: the same architecture as the live
-// model with another parameter arena.
+// model with other arenas.
 type Variant struct {
 	// Name is recorded with every evaluation, e.g. "ema0.99"; "live" is
 	// reserved.
 	Name string
 	// Params has the layout of Context.Model.Params().
 	Params []float32
+	// State has the layout of Context.Model.State() (empty when the model
+	// has no state): the batch-norm statistics the variant is evaluated
+	// with.
+	State []float32
 }
 
 // VariantProvider is implemented by strategies that keep models to be

@@ -3,7 +3,7 @@ package strategies
 import (
 	"math"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 )
 
 // Segment is a run of rows of a concatenated batch with its loss weight:
@@ -30,6 +30,15 @@ type Segment struct {
 	// set: its zero value is the logit 0.
 	Keep      []bool
 	MaskValue float64
+}
+
+// softmaxMask returns the softmax restrictions of the segment.
+func (s *Segment) softmaxMask() nn.SoftmaxMask {
+	m := nn.SoftmaxMask{Masks: s.Masks, Keep: s.Keep, Value: float32(s.MaskValue)}
+	if s.Masks == nil {
+		m.Mask = s.Mask
+	}
+	return m
 }
 
 // WeightedStep runs one forward pass over the n = Σ N rows of x (labels y),
@@ -65,10 +74,7 @@ func Finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // leaves the gradient of the weighted loss in m.Grads() (overwritten, not
 // accumulated).
 func WeightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs ...Segment) float64 {
-	n := 0
-	for _, s := range segs {
-		n += s.N
-	}
+	n := setGroups(ws, segs)
 	logits := m.Forward(ws, x, n)
 	loss := segmentLoss(logits, m.OutputDim(), y, segs, ws.LogitGrad())
 	if !Finite(loss) {
@@ -77,6 +83,20 @@ func WeightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs ...
 	m.ZeroGrad()
 	m.Backward(ws)
 	return loss
+}
+
+// setGroups makes every segment a group of its own for batch statistics
+// (as if each were forwarded separately) and returns the number of rows.
+func setGroups(ws *nn.Workspace, segs []Segment) int {
+	n := 0
+	ws.SetGroups()
+	for _, s := range segs {
+		if s.N > 0 {
+			ws.AddGroup(s.N)
+			n += s.N
+		}
+	}
+	return n
 }
 
 // segmentLoss computes Σ Weight·mean CE over the segments of logits and
@@ -90,15 +110,7 @@ func segmentLoss(logits []float32, C int, y []int32, segs []Segment, dl []float3
 		}
 		lg, d, ys := logits[at*C:(at+s.N)*C], dl[at*C:(at+s.N)*C], y[at:at+s.N]
 		scale := float32(s.Weight / float64(s.N))
-		var sum float64
-		switch {
-		case s.Keep != nil:
-			sum, _ = nn.SoftmaxCEValue(lg, s.N, C, ys, s.Mask, s.Masks, s.Keep, float32(s.MaskValue), scale, d)
-		case s.Masks != nil:
-			sum, _ = nn.SoftmaxCEMasks(lg, s.N, C, ys, s.Masks, scale, d)
-		default:
-			sum, _ = nn.SoftmaxCE(lg, s.N, C, ys, s.Mask, scale, d)
-		}
+		sum, _ := nn.SoftmaxCE(lg, s.N, C, ys, s.softmaxMask(), scale, d)
 		loss += s.Weight * sum / float64(s.N)
 		at += s.N
 	}
@@ -110,13 +122,12 @@ func hookedGrad(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs []S
 	h := &ctx.Hooks
 	sc := h.scratch
 	sc.segs = append(sc.segs[:0], segs...)
-	n := 0
 	for i := range sc.segs {
 		for _, sh := range h.segment {
 			sh.HookSegment(ctx, &sc.segs[i])
 		}
-		n += sc.segs[i].N
 	}
+	n := setGroups(ws, sc.segs)
 	m := ctx.Model
 	C := m.OutputDim()
 	logits := m.Forward(ws, x, n)
@@ -140,6 +151,9 @@ func hookedGrad(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs []S
 	m.Backward(ws)
 	for _, gh := range h.gradient {
 		loss += gh.HookGradient(ctx, u)
+	}
+	for _, r := range h.ran {
+		*r++
 	}
 	return loss
 }

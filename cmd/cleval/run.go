@@ -131,11 +131,7 @@ func buildConfig(c *cli.Context) (harness.Config, error) {
 		if err != nil {
 			return err
 		}
-		known := false
-		for _, pd := range info.Params {
-			known = known || pd.Name == name
-		}
-		if !known {
+		if !info.Has(name) {
 			return usagef("strategy %s has no parameter %s", cfg.Strategy, name)
 		}
 		return cfg.SetStrategyParam(name, v)
@@ -226,7 +222,7 @@ func runAction(c *cli.Context) error {
 		}
 		cfg := base
 		cfg.Seed = uint64(s)
-		if err := cfg.Validate(); err != nil {
+		if _, err := cfg.Resolve(); err != nil {
 			return err
 		}
 		cfgs[i] = cfg

@@ -70,13 +70,18 @@ func runAll(ctx context.Context, c *cli.Context, db *store.DB, data *harness.Dat
 			defer wg.Done()
 			for i := range next {
 				cfg := cfgs[i]
+				strat, err := cfg.Resolve()
+				if err != nil {
+					fail(err)
+					continue
+				}
 				stream, err := data.Stream(&cfg)
 				if err != nil {
 					fail(err)
 					continue
 				}
 				w := db.NewRun()
-				spec := harness.Spec{Config: cfg, Stream: stream, CodeVersion: version.Version, Threads: threads}
+				spec := harness.Spec{Config: cfg, Strategy: strat, Stream: stream, CodeVersion: version.Version, Threads: threads}
 				if bar.Enabled() {
 					spec.Progress = func(p harness.Progress) { show(i, p) }
 				}

@@ -115,7 +115,7 @@ func (e *Experiment) Expand() (*Plan, error) {
 				c := cloneConfig(cfg)
 				c.Seed = s
 				label := strings.TrimSpace(pt.label + fmt.Sprintf(" seed=%d", s))
-				if err := c.Validate(); err != nil {
+				if _, err := c.Resolve(); err != nil {
 					return nil, pt.locate(err, label)
 				}
 				key := c.Key()
@@ -484,7 +484,7 @@ func NewPlan(cfgs []harness.Config) (*Plan, error) {
 	byKey := map[string]int{}
 	for _, c := range cfgs {
 		c = cloneConfig(c)
-		if err := c.Validate(); err != nil {
+		if _, err := c.Resolve(); err != nil {
 			return nil, err
 		}
 		key := c.Key()

@@ -106,7 +106,9 @@ grid:
 		t.Errorf("naive params %s", plan.Runs[0].Config.StrategyParams)
 	}
 	p, _ := harness.LookupPreset("delange-smnist-er")
-	p.Config.Validate()
+	if _, err := p.Config.Resolve(); err != nil {
+		t.Fatal(err)
+	}
 	if string(plan.Runs[1].Config.StrategyParams) != string(p.Config.StrategyParams) {
 		t.Errorf("er params %s, want the preset's %s", plan.Runs[1].Config.StrategyParams, p.Config.StrategyParams)
 	}

@@ -109,7 +109,7 @@ func TestPresetFiles(t *testing.T) {
 			for i, r := range plan.Runs {
 				want := p.Config
 				want.Seed = seeds[i]
-				if err := want.Validate(); err != nil {
+				if _, err := want.Resolve(); err != nil {
 					t.Fatal(err)
 				}
 				got := r.Config

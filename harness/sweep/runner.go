@@ -310,6 +310,13 @@ func (r *Runner) one(ctx context.Context, owner *store.Owner, threads int, o *Ou
 		return false, nil
 	}
 	cfg := o.Run.Config
+	strat, err := cfg.Resolve()
+	if err != nil {
+		o.Err = err
+		o.Status = metrics.RunFailed
+		emit(EventEnd, o, 0)
+		return false, nil
+	}
 	stream, err := r.Data.Stream(&cfg)
 	if err != nil {
 		o.Err = err
@@ -321,6 +328,7 @@ func (r *Runner) one(ctx context.Context, owner *store.Owner, threads int, o *Ou
 	start := time.Now()
 	spec := harness.Spec{
 		Config:      cfg,
+		Strategy:    strat,
 		Stream:      stream,
 		Threads:     threads,
 		CodeVersion: r.CodeVersion,

@@ -2,7 +2,6 @@ package sweep
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -35,12 +34,12 @@ func (f flaky) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepR
 }
 
 func init() {
-	strategies.Register(strategies.Info{
+	strategies.Register(strategies.Def[struct{}]{
 		Name:    "sweep-test-flaky",
 		Summary: "test only",
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			s, err := strategies.New("naive", raw)
-			return flaky{s}, err
+		New: func(*struct{}) (strategies.Strategy, error) {
+			r, err := strategies.Resolve("naive", nil)
+			return flaky{r.Strategy}, err
 		},
 	})
 }

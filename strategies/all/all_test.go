@@ -106,7 +106,8 @@ var data = &harness.Data{}
 
 func run(t *testing.T, cfg harness.Config) *memRecorder {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
+	strat, err := cfg.Resolve()
+	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := data.Stream(&cfg)
@@ -114,7 +115,7 @@ func run(t *testing.T, cfg harness.Config) *memRecorder {
 		t.Fatal(err)
 	}
 	rec := &memRecorder{}
-	if _, err := harness.Run(context.Background(), harness.Spec{Config: cfg, Stream: s, Threads: 1}, rec); err != nil {
+	if _, err := harness.Run(context.Background(), harness.Spec{Config: cfg, Strategy: strat, Stream: s, Threads: 1}, rec); err != nil {
 		t.Fatalf("%s: %v", cfg.Strategy, err)
 	}
 	if rec.status != metrics.RunComplete {

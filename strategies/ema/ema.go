@@ -23,7 +23,6 @@
 package ema
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -37,10 +36,10 @@ type Config struct {
 	strategies.BaseConfig
 	// Decays are the EMA decays λ, each in [0, 1], distinct; at least one.
 	// Default [0.99].
-	Decays []float64 `json:"decays"`
+	Decays []float64 `json:"decays" doc:"EMA decays λ in [0, 1], one model variant each (named ema<λ>)"`
 	// WarmupDecay caps the decays during the first experience, in [0, 1].
 	// Default 0.9; 1 disables the warm-up.
-	WarmupDecay float64 `json:"warmup_decay"`
+	WarmupDecay float64 `json:"warmup_decay" doc:"decay cap during the first experience, in [0, 1]; 1 = no warm-up"`
 }
 
 // Validate implements strategies.Validator.
@@ -80,31 +79,19 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "ema",
-		Summary: "EMA temporal ensembles (Soutif-Cormerais et al. 2023): weight averages evaluated as extra model variants; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "decays", Default: "[0.99]", Doc: "EMA decays λ in [0, 1], one model variant each (named ema<λ>)"},
-			strategies.ParamDoc{Name: "warmup_decay", Default: "0.9", Doc: "decay cap during the first experience, in [0, 1]; 1 = no warm-up"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := Config{Decays: []float64{0.99}, WarmupDecay: 0.9}
-			if err := strategies.DecodeParams("ema", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[Config]{
+		Name:     "ema",
+		Summary:  "EMA temporal ensembles (Soutif-Cormerais et al. 2023): weight averages evaluated as extra model variants; wraps any strategy",
+		Defaults: Config{BaseConfig: strategies.WrapDefaults(), Decays: []float64{0.99}, WarmupDecay: 0.9},
+		New: func(cfg *Config) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("ema", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("ema", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: ema: %w", err)
-			}
-			return &EMA{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &EMA{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *EMA) Name() string { return "ema" }
-
-// Params implements strategies.Strategy.
-func (s *EMA) Params() any { return s.cfg }
 
 // Setup implements strategies.Strategy.
 func (s *EMA) Setup(ctx *strategies.Context) error {

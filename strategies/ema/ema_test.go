@@ -8,8 +8,8 @@ import (
 
 	"github.com/cleval/cleval/strategies"
 	_ "github.com/cleval/cleval/strategies/finetune"
-	"github.com/cleval/cleval/strategies/internal/strattest"
 	_ "github.com/cleval/cleval/strategies/replay"
+	"github.com/cleval/cleval/strategies/strategytest"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -33,19 +33,19 @@ func (s *setter) Step(ctx *strategies.Context, _ *streams.Batch) (strategies.Ste
 }
 
 func init() {
-	strategies.Register(strategies.Info{Name: "test-setter", New: func(json.RawMessage) (strategies.Strategy, error) { return &setter{}, nil }})
+	strategies.Register(strategies.Def[struct{}]{Name: "test-setter", New: func(*struct{}) (strategies.Strategy, error) { return &setter{}, nil }})
 }
 
 // TestEMAClosedForm: over a known sequence θ_0, θ_1, ..., the EMA after t
 // updates is λ^t·θ_0 + Σ_{s=1..t} (1−λ)·λ^{t−s}·θ_s, with the warm-up
 // decay during the first experience.
 func TestEMAClosedForm(t *testing.T) {
-	o := strattest.Options{Classes: 4, Experiences: 2, PerClass: 16, BatchSize: 8} // 4 steps per experience
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	e := strattest.New(t, "ema", `{"base":"test-setter","decays":[0.9,0.5],"warmup_decay":0.7}`).(*EMA)
+	o := strategytest.Options{Classes: 4, Experiences: 2, PerClass: 16, BatchSize: 8} // 4 steps per experience
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	e := strategytest.New(t, "ema", `{"base":"test-setter","decays":[0.9,0.5],"warmup_decay":0.7}`).(*EMA)
 	theta0 := slices.Clone(ctx.Model.Params())
-	d := strattest.NewDriver(t, ctx, e)
+	d := strategytest.NewDriver(t, ctx, e)
 	vs := e.Variants()
 	if len(vs) != 2 || vs[0].Name != "ema0.9" || vs[1].Name != "ema0.5" {
 		t.Fatalf("variants %v", vs)
@@ -87,11 +87,11 @@ func TestEMAClosedForm(t *testing.T) {
 }
 
 func TestEMAVariantsDoNotAllocateAndNest(t *testing.T) {
-	o := strattest.Options{}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	e := strattest.New(t, "ema", `{"base":"ema","base_params":{"decays":[0.9]},"decays":[0.99,0.999]}`).(*EMA)
-	strattest.NewDriver(t, ctx, e)
+	o := strategytest.Options{}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	e := strategytest.New(t, "ema", `{"base":"ema","base_params":{"decays":[0.9]},"decays":[0.99,0.999]}`).(*EMA)
+	strategytest.NewDriver(t, ctx, e)
 	var names []string
 	for _, v := range e.Variants() {
 		names = append(names, v.Name)
@@ -103,28 +103,27 @@ func TestEMAVariantsDoNotAllocateAndNest(t *testing.T) {
 		t.Errorf("Variants allocates %v", a)
 	}
 	// The same decay twice across the nesting is refused at setup.
-	dup := strattest.New(t, "ema", `{"base":"ema","base_params":{"decays":[0.99]},"decays":[0.99]}`)
-	if err := dup.Setup(strattest.Context(s, o)); err == nil {
+	dup := strategytest.New(t, "ema", `{"base":"ema","base_params":{"decays":[0.99]},"decays":[0.99]}`)
+	if err := dup.Setup(strategytest.Context(s, o)); err == nil {
 		t.Error("duplicate variant name accepted")
 	}
 }
 
 func TestEMAConfigValidate(t *testing.T) {
 	for _, raw := range []string{`{"decays":[]}`, `{"decays":[1.5]}`, `{"decays":[-0.1]}`, `{"decays":[0.9,0.9]}`, `{"warmup_decay":2}`, `{"decay":0.9}`} {
-		if _, err := strategies.New("ema", json.RawMessage(raw)); err == nil {
+		if _, err := strategies.Resolve("ema", json.RawMessage(raw)); err == nil {
 			t.Errorf("%s accepted", raw)
 		}
 	}
-	s, err := strategies.New("ema", nil)
+	r, err := strategies.Resolve("ema", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(s.Params())
-	if string(b) != `{"base":"naive","base_params":{},"decays":[0.99],"warmup_decay":0.9}` {
+	if b := r.Params; string(b) != `{"base":"naive","base_params":{},"decays":[0.99],"warmup_decay":0.9}` {
 		t.Errorf("resolved parameters %s", b)
 	}
 }
 
 func BenchmarkStepEMA(b *testing.B) {
-	strattest.BenchSteps(b, "ema", `{"base":"er","base_params":{"mem_size":100},"decays":[0.99,0.999]}`, strattest.Options{})
+	strategytest.BenchSteps(b, "ema", `{"base":"er","base_params":{"mem_size":100},"decays":[0.99,0.999]}`, strategytest.Options{})
 }

@@ -4,9 +4,9 @@ import (
 	"testing"
 
 	_ "github.com/cleval/cleval/strategies/finetune"
-	"github.com/cleval/cleval/strategies/internal/strattest"
+	"github.com/cleval/cleval/strategies/strategytest"
 )
 
 func BenchmarkStepNaive(b *testing.B) {
-	strattest.BenchSteps(b, "naive", `{}`, strattest.Options{})
+	strategytest.BenchSteps(b, "naive", `{}`, strategytest.Options{})
 }

@@ -40,11 +40,10 @@
 package joint
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -58,7 +57,7 @@ const (
 // CumulativeConfig holds the parameters of cumulative.
 type CumulativeConfig struct {
 	// Sampling is "union" (default) or "stratified".
-	Sampling string `json:"sampling"`
+	Sampling string `json:"sampling" doc:"union (k·batch_size from the concatenation of experiences 1..k, shuffle + drop_last, as in the demo) | stratified (the new batch + batch_size from each earlier experience)"`
 }
 
 // Validate implements strategies.Validator.
@@ -74,37 +73,21 @@ func (c *CumulativeConfig) Validate() error {
 type JointConfig struct {
 	// Reinit re-initialises the model and resets the optimizer at the
 	// start of every experience. Default true.
-	Reinit bool `json:"reinit"`
+	Reinit bool `json:"reinit" doc:"re-initialise the model and reset the optimizer at the start of every experience"`
 }
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "cumulative",
-		Summary: "incremental joint training: each batch draws from all experiences so far (van de Ven's stability-gap demo)",
-		Params: []strategies.ParamDoc{
-			{Name: "sampling", Default: SamplingUnion, Doc: "union (k·batch_size from the concatenation of experiences 1..k, shuffle + drop_last, as in the demo) | stratified (the new batch + batch_size from each earlier experience)"},
-		},
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := CumulativeConfig{Sampling: SamplingUnion}
-			if err := strategies.DecodeParams("cumulative", raw, &cfg); err != nil {
-				return nil, err
-			}
-			return &Cumulative{cfg: cfg}, nil
-		},
+	strategies.Register(strategies.Def[CumulativeConfig]{
+		Name:     "cumulative",
+		Summary:  "incremental joint training: each batch draws from all experiences so far (van de Ven's stability-gap demo)",
+		Defaults: CumulativeConfig{Sampling: SamplingUnion},
+		New:      func(cfg *CumulativeConfig) (strategies.Strategy, error) { return &Cumulative{cfg: *cfg}, nil },
 	})
-	strategies.Register(strategies.Info{
-		Name:    "joint",
-		Summary: "upper bound: batches from the union of all experiences so far, model re-initialised at each experience start",
-		Params: []strategies.ParamDoc{
-			{Name: "reinit", Default: "true", Doc: "re-initialise the model and reset the optimizer at the start of every experience"},
-		},
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := JointConfig{Reinit: true}
-			if err := strategies.DecodeParams("joint", raw, &cfg); err != nil {
-				return nil, err
-			}
-			return &Joint{cfg: cfg}, nil
-		},
+	strategies.Register(strategies.Def[JointConfig]{
+		Name:     "joint",
+		Summary:  "upper bound: batches from the union of all experiences so far, model re-initialised at each experience start",
+		Defaults: JointConfig{Reinit: true},
+		New:      func(cfg *JointConfig) (strategies.Strategy, error) { return &Joint{cfg: *cfg}, nil },
 	})
 }
 
@@ -148,12 +131,6 @@ type Cumulative struct {
 }
 
 var _ strategies.Strategy = (*Cumulative)(nil)
-
-// Name implements strategies.Strategy.
-func (s *Cumulative) Name() string { return "cumulative" }
-
-// Params implements strategies.Strategy.
-func (s *Cumulative) Params() any { return s.cfg }
 
 // Setup implements strategies.Strategy.
 func (s *Cumulative) Setup(ctx *strategies.Context) error {
@@ -229,12 +206,6 @@ type Joint struct {
 }
 
 var _ strategies.Strategy = (*Joint)(nil)
-
-// Name implements strategies.Strategy.
-func (s *Joint) Name() string { return "joint" }
-
-// Params implements strategies.Strategy.
-func (s *Joint) Params() any { return s.cfg }
 
 // initializer is implemented by models that can redraw their parameters
 // (nn.MLP).

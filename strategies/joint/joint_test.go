@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/cleval/cleval/strategies"
-	"github.com/cleval/cleval/strategies/internal/strattest"
+	"github.com/cleval/cleval/strategies/strategytest"
 )
 
 // probe wraps a strategy and records the rows of each update.
@@ -25,11 +25,11 @@ func (p *probe) HookGradient(_ *strategies.Context, u *strategies.Update) float6
 }
 
 func TestCumulativeUnionBatches(t *testing.T) {
-	o := strattest.Options{Classes: 6, Experiences: 3, PerClass: 40, BatchSize: 16}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	p := &probe{Wrapper: strategies.Wrapper{Inner: strattest.New(t, "cumulative", `{}`)}}
-	d := strattest.NewDriver(t, ctx, p)
+	o := strategytest.Options{Classes: 6, Experiences: 3, PerClass: 40, BatchSize: 16}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	p := &probe{Wrapper: strategies.Wrapper{Inner: strategytest.New(t, "cumulative", `{}`)}}
+	d := strategytest.NewDriver(t, ctx, p)
 	for k := 1; k <= 3; k++ {
 		p.rows = p.rows[:0]
 		d.Experience(t, k, 2)
@@ -61,11 +61,11 @@ func TestCumulativeUnionBatches(t *testing.T) {
 }
 
 func TestCumulativeStratified(t *testing.T) {
-	o := strattest.Options{Classes: 6, Experiences: 3, PerClass: 40, BatchSize: 16}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	p := &probe{Wrapper: strategies.Wrapper{Inner: strattest.New(t, "cumulative", `{"sampling":"stratified"}`)}}
-	d := strattest.NewDriver(t, ctx, p)
+	o := strategytest.Options{Classes: 6, Experiences: 3, PerClass: 40, BatchSize: 16}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	p := &probe{Wrapper: strategies.Wrapper{Inner: strategytest.New(t, "cumulative", `{"sampling":"stratified"}`)}}
+	d := strategytest.NewDriver(t, ctx, p)
 	d.Experience(t, 1, 1)
 	d.Experience(t, 2, 1)
 	p.rows = p.rows[:0]
@@ -83,11 +83,11 @@ func TestCumulativeStratified(t *testing.T) {
 }
 
 func TestJointReinitialises(t *testing.T) {
-	o := strattest.Options{Classes: 4, Experiences: 2, BatchSize: 8}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	p := &probe{Wrapper: strategies.Wrapper{Inner: strattest.New(t, "joint", `{}`)}}
-	d := strattest.NewDriver(t, ctx, p)
+	o := strategytest.Options{Classes: 4, Experiences: 2, BatchSize: 8}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	p := &probe{Wrapper: strategies.Wrapper{Inner: strategytest.New(t, "joint", `{}`)}}
+	d := strategytest.NewDriver(t, ctx, p)
 	d.Experience(t, 1, 1)
 	after1 := slices.Clone(ctx.Model.Params())
 	d.Start(t, 2)
@@ -123,13 +123,13 @@ func TestJointReinitialises(t *testing.T) {
 }
 
 func TestCumulativeValidate(t *testing.T) {
-	if _, err := strategies.New("cumulative", []byte(`{"sampling":"mixed"}`)); err == nil {
+	if _, err := strategies.Resolve("cumulative", []byte(`{"sampling":"mixed"}`)); err == nil {
 		t.Error("bad sampling accepted")
 	}
-	o := strattest.Options{Classes: 2, Experiences: 2, PerClass: 4, BatchSize: 16}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	c := strattest.New(t, "cumulative", `{}`)
+	o := strategytest.Options{Classes: 2, Experiences: 2, PerClass: 4, BatchSize: 16}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	c := strategytest.New(t, "cumulative", `{}`)
 	if err := c.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -140,9 +140,9 @@ func TestCumulativeValidate(t *testing.T) {
 }
 
 func BenchmarkStepCumulative(b *testing.B) {
-	strattest.BenchSteps(b, "cumulative", `{}`, strattest.Options{})
+	strategytest.BenchSteps(b, "cumulative", `{}`, strategytest.Options{})
 }
 
 func BenchmarkStepJoint(b *testing.B) {
-	strattest.BenchSteps(b, "joint", `{}`, strattest.Options{})
+	strategytest.BenchSteps(b, "joint", `{}`, strategytest.Options{})
 }

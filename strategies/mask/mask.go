@@ -74,7 +74,7 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 type Config struct {
 	strategies.BaseConfig
 	// Value is the mask value m: −∞ (default) or a finite number.
-	Value Value `json:"value"`
+	Value Value `json:"value" doc:"mask value m: \"-inf\" (classic masking) or a finite number (general masked softmax)"`
 }
 
 // Validate implements strategies.Validator.
@@ -99,30 +99,19 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "mask",
-		Summary: "softmax masking (Kim et al. 2023): on new data, non-current classes get logit m and no gradient; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "value", Default: "-inf", Doc: `mask value m: "-inf" (classic masking) or a finite number (general masked softmax)`}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := Config{Value: Value(math.Inf(-1))}
-			if err := strategies.DecodeParams("mask", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[Config]{
+		Name:     "mask",
+		Summary:  "softmax masking (Kim et al. 2023): on new data, non-current classes get logit m and no gradient; wraps any strategy",
+		Defaults: Config{BaseConfig: strategies.WrapDefaults(), Value: Value(math.Inf(-1))},
+		New: func(cfg *Config) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("mask", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("mask", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: mask: %w", err)
-			}
-			return &Mask{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &Mask{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *Mask) Name() string { return "mask" }
-
-// Params implements strategies.Strategy.
-func (s *Mask) Params() any { return s.cfg }
 
 // Setup implements strategies.Strategy.
 func (s *Mask) Setup(ctx *strategies.Context) error {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cleval/cleval/strategies"
 	_ "github.com/cleval/cleval/strategies/finetune"
-	"github.com/cleval/cleval/strategies/internal/strattest"
 	_ "github.com/cleval/cleval/strategies/replay"
+	"github.com/cleval/cleval/strategies/strategytest"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -44,10 +44,10 @@ func TestMaskedLogitsGetZeroGradient(t *testing.T) {
 		{`{"value":"-inf"}`, streams.TaskIncremental},
 		{`{"value":0}`, streams.TaskIncremental},
 	} {
-		o := strattest.Options{Scenario: tc.scen}
-		s := strattest.Stream(o)
-		ctx := strattest.Context(s, o)
-		d := strattest.NewDriver(t, ctx, strattest.New(t, "mask", tc.params))
+		o := strategytest.Options{Scenario: tc.scen}
+		s := strategytest.Stream(o)
+		ctx := strategytest.Context(s, o)
+		d := strategytest.NewDriver(t, ctx, strategytest.New(t, "mask", tc.params))
 		d.Experience(t, 1, 1)
 		l := d.Start(t, 2)
 		for range 3 {
@@ -74,10 +74,10 @@ func TestMaskedLogitsGetZeroGradient(t *testing.T) {
 	}
 	// Without masking the old classes' logits do get gradient (the test
 	// above is not vacuous).
-	o := strattest.Options{}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	d := strattest.NewDriver(t, ctx, strattest.New(t, "naive", `{}`))
+	o := strategytest.Options{}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	d := strategytest.NewDriver(t, ctx, strategytest.New(t, "naive", `{}`))
 	d.Experience(t, 1, 1)
 	l := d.Start(t, 2)
 	d.Step(t, l)
@@ -89,10 +89,10 @@ func TestMaskedLogitsGetZeroGradient(t *testing.T) {
 // TestMaskLeavesReplayAlone: with er as the base the replayed rows still
 // reach the old classes.
 func TestMaskLeavesReplayAlone(t *testing.T) {
-	o := strattest.Options{}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	d := strattest.NewDriver(t, ctx, strattest.New(t, "mask", `{"base":"er","base_params":{"mem_size":50}}`))
+	o := strategytest.Options{}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	d := strategytest.NewDriver(t, ctx, strategytest.New(t, "mask", `{"base":"er","base_params":{"mem_size":50}}`))
 	d.Experience(t, 1, 1)
 	l := d.Start(t, 2)
 	d.Step(t, l)
@@ -103,26 +103,26 @@ func TestMaskLeavesReplayAlone(t *testing.T) {
 
 func TestMaskValueJSON(t *testing.T) {
 	for raw, want := range map[string]float64{`{"value":"-inf"}`: math.Inf(-1), `{"value":-3.5}`: -3.5, `{"value":"2"}`: 2, `{}`: math.Inf(-1)} {
-		s, err := strategies.New("mask", json.RawMessage(raw))
+		r, err := strategies.Resolve("mask", json.RawMessage(raw))
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
-		if got := float64(s.(*Mask).cfg.Value); got != want {
+		if got := float64(r.Strategy.(*Mask).cfg.Value); got != want {
 			t.Errorf("%s: value %v, want %v", raw, got, want)
 		}
-		b, _ := json.Marshal(s.Params())
-		back, err := strategies.New("mask", b)
-		if err != nil || float64(back.(*Mask).cfg.Value) != want {
+		b := r.Params
+		back, err := strategies.Resolve("mask", b)
+		if err != nil || float64(back.Strategy.(*Mask).cfg.Value) != want {
 			t.Errorf("%s: resolved parameters %s do not round-trip", raw, b)
 		}
 	}
 	for _, raw := range []string{`{"value":"inf"}`, `{"value":"x"}`, `{"value":true}`} {
-		if _, err := strategies.New("mask", json.RawMessage(raw)); err == nil {
+		if _, err := strategies.Resolve("mask", json.RawMessage(raw)); err == nil {
 			t.Errorf("%s accepted", raw)
 		}
 	}
 }
 
 func BenchmarkStepMask(b *testing.B) {
-	strattest.BenchSteps(b, "mask", `{"base":"er","base_params":{"mem_size":100},"value":-5}`, strattest.Options{})
+	strategytest.BenchSteps(b, "mask", `{"base":"er","base_params":{"mem_size":100},"value":-5}`, strategytest.Options{})
 }

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/cleval/cleval/strategies"
@@ -22,18 +21,18 @@ type AGEMConfig struct {
 	// (default: A-GEM's own episodic memory) or "replay" (the replayed,
 	// non-new rows of the wrapped strategy's own update, as Hess et al.'s
 	// ER + A-GEM).
-	Reference string `json:"reference"`
+	Reference string `json:"reference" doc:"memory (A-GEM's own memory) | replay (the wrapped strategy's replayed rows, Hess et al.)"`
 	// MemoryPerExp is the number of samples stored per experience
 	// ("memory"), >= 1. Default 256.
-	MemoryPerExp int `json:"memory_per_exp"`
+	MemoryPerExp int `json:"memory_per_exp" doc:"samples stored per experience (reference memory), >= 1"`
 	// Selection is how they are chosen: "random" (default) or "first".
-	Selection string `json:"selection"`
+	Selection string `json:"selection" doc:"random (uniform subset) | first (first samples in loader order)"`
 	// SampleSize is the number of memory samples the reference gradient is
 	// computed on at each update, >= 0; 0 means the batch size.
-	SampleSize int `json:"sample_size"`
+	SampleSize int `json:"sample_size" doc:"memory samples per reference gradient; 0 = the batch size"`
 	// Eps is added to g_ref·g_ref in the projection's denominator, >= 0.
 	// Default 0 (Hess et al.'s code uses 1e-7).
-	Eps float64 `json:"eps"`
+	Eps float64 `json:"eps" doc:"added to g_ref·g_ref in the projection, >= 0"`
 }
 
 // Validate implements strategies.Validator.
@@ -77,34 +76,19 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "agem",
-		Summary: "A-GEM (Chaudhry et al. 2019): project the update when it conflicts with a reference gradient on memory (or on the replayed samples); wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "reference", Default: RefMemory, Doc: "memory (A-GEM's own memory) | replay (the wrapped strategy's replayed rows, Hess et al.)"},
-			strategies.ParamDoc{Name: "memory_per_exp", Default: "256", Doc: "samples stored per experience (reference memory), >= 1"},
-			strategies.ParamDoc{Name: "selection", Default: SelectRandom, Doc: "random (uniform subset) | first (first samples in loader order)"},
-			strategies.ParamDoc{Name: "sample_size", Default: "0", Doc: "memory samples per reference gradient; 0 = the batch size"},
-			strategies.ParamDoc{Name: "eps", Default: "0", Doc: "added to g_ref·g_ref in the projection, >= 0"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := AGEMConfig{Reference: RefMemory, MemoryPerExp: 256, Selection: SelectRandom}
-			if err := strategies.DecodeParams("agem", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[AGEMConfig]{
+		Name:     "agem",
+		Summary:  "A-GEM (Chaudhry et al. 2019): project the update when it conflicts with a reference gradient on memory (or on the replayed samples); wraps any strategy",
+		Defaults: AGEMConfig{BaseConfig: strategies.WrapDefaults(), Reference: RefMemory, MemoryPerExp: 256, Selection: SelectRandom},
+		New: func(cfg *AGEMConfig) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("agem", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("agem", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: agem: %w", err)
-			}
-			return &AGEM{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &AGEM{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *AGEM) Name() string { return "agem" }
-
-// Params implements strategies.Strategy.
-func (s *AGEM) Params() any { return s.cfg }
 
 // Setup implements strategies.Strategy.
 func (s *AGEM) Setup(ctx *strategies.Context) error {

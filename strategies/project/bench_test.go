@@ -3,22 +3,22 @@ package project
 import (
 	"testing"
 
-	"github.com/cleval/cleval/strategies/internal/strattest"
 	_ "github.com/cleval/cleval/strategies/replay"
+	"github.com/cleval/cleval/strategies/strategytest"
 )
 
 func BenchmarkStepAGEM(b *testing.B) {
-	strattest.BenchSteps(b, "agem", `{"memory_per_exp":50}`, strattest.Options{})
+	strategytest.BenchSteps(b, "agem", `{"memory_per_exp":50}`, strategytest.Options{})
 }
 
 func BenchmarkStepAGEMReplay(b *testing.B) {
-	strattest.BenchSteps(b, "agem", `{"reference":"replay","base":"er","base_params":{"mem_size":100}}`, strattest.Options{})
+	strategytest.BenchSteps(b, "agem", `{"reference":"replay","base":"er","base_params":{"mem_size":100}}`, strategytest.Options{})
 }
 
 func BenchmarkStepGEM(b *testing.B) {
-	strattest.BenchSteps(b, "gem", `{"memory_per_exp":50}`, strattest.Options{})
+	strategytest.BenchSteps(b, "gem", `{"memory_per_exp":50}`, strategytest.Options{})
 }
 
 func BenchmarkStepOWM(b *testing.B) {
-	strattest.BenchSteps(b, "owm", `{}`, strattest.Options{})
+	strategytest.BenchSteps(b, "owm", `{}`, strategytest.Options{})
 }

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/cleval/cleval/strategies"
@@ -14,19 +13,19 @@ type GEMConfig struct {
 	strategies.BaseConfig
 	// MemoryPerExp is the number of samples stored per experience, >= 1.
 	// Default 256.
-	MemoryPerExp int `json:"memory_per_exp"`
+	MemoryPerExp int `json:"memory_per_exp" doc:"samples stored per experience, >= 1"`
 	// Selection is "first" (default: the first samples of the experience
 	// in loader order, as GEM's and Avalanche's code) or "random".
-	Selection string `json:"selection"`
+	Selection string `json:"selection" doc:"first (first samples in loader order, as GEM's code) | random"`
 	// RefBatchSize is the number of stored samples of each earlier
 	// experience its reference gradient is computed on at each update,
 	// >= 0; 0 (default) means all of them.
-	RefBatchSize int `json:"ref_batch_size"`
+	RefBatchSize int `json:"ref_batch_size" doc:"stored samples per experience per reference gradient; 0 = all"`
 	// Gamma is the margin γ (memory strength), >= 0. Default 0.5.
-	Gamma float64 `json:"gamma"`
+	Gamma float64 `json:"gamma" doc:"margin γ (memory strength), >= 0"`
 	// Eps is the ridge added to the diagonal of G·Gᵀ, >= 0. Default 1e-3
 	// (GEM's code).
-	Eps float64 `json:"eps"`
+	Eps float64 `json:"eps" doc:"ridge on the diagonal of G·Gᵀ, >= 0"`
 }
 
 // Validate implements strategies.Validator.
@@ -70,34 +69,19 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "gem",
-		Summary: "GEM (Lopez-Paz & Ranzato 2017): project the update onto the cone of per-experience memory gradients by solving the dual QP exactly; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "memory_per_exp", Default: "256", Doc: "samples stored per experience, >= 1"},
-			strategies.ParamDoc{Name: "selection", Default: SelectFirst, Doc: "first (first samples in loader order, as GEM's code) | random"},
-			strategies.ParamDoc{Name: "ref_batch_size", Default: "0", Doc: "stored samples per experience per reference gradient; 0 = all"},
-			strategies.ParamDoc{Name: "gamma", Default: "0.5", Doc: "margin γ (memory strength), >= 0"},
-			strategies.ParamDoc{Name: "eps", Default: "0.001", Doc: "ridge on the diagonal of G·Gᵀ, >= 0"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := GEMConfig{MemoryPerExp: 256, Selection: SelectFirst, Gamma: 0.5, Eps: 1e-3}
-			if err := strategies.DecodeParams("gem", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[GEMConfig]{
+		Name:     "gem",
+		Summary:  "GEM (Lopez-Paz & Ranzato 2017): project the update onto the cone of per-experience memory gradients by solving the dual QP exactly; wraps any strategy",
+		Defaults: GEMConfig{BaseConfig: strategies.WrapDefaults(), MemoryPerExp: 256, Selection: SelectFirst, Gamma: 0.5, Eps: 1e-3},
+		New: func(cfg *GEMConfig) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("gem", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("gem", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: gem: %w", err)
-			}
-			return &GEM{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &GEM{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *GEM) Name() string { return "gem" }
-
-// Params implements strategies.Strategy.
-func (s *GEM) Params() any { return s.cfg }
 
 // Setup implements strategies.Strategy.
 func (s *GEM) Setup(ctx *strategies.Context) error {

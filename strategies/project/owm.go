@@ -1,11 +1,10 @@
 package project
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -15,14 +14,14 @@ type OWMConfig struct {
 	strategies.BaseConfig
 	// Alpha holds α_0 per layer (see OWM), each > 0. Default [0.9, 1, 0.6]
 	// (the authors' three-layer MNIST code).
-	Alpha []float64 `json:"alpha"`
+	Alpha []float64 `json:"alpha" doc:"α_0 per layer (> 0); the last value is the output layer's, the first ones the first layers'"`
 	// AlphaDecay holds each layer's decay d_l in (0, 1]: α_l = α_0,l ·
 	// d_l^λ with λ the fraction of the current experience's updates done.
 	// Default [0.001, 0.1, 1]. Same length as Alpha.
-	AlphaDecay []float64 `json:"alpha_decay"`
+	AlphaDecay []float64 `json:"alpha_decay" doc:"per-layer decay d in (0, 1]: α = α_0·d^λ, λ = fraction of the experience done"`
 	// ClipNorm clips each layer's gradient ([W; b]) to this Euclidean norm
 	// before the projection, >= 0; 0 disables. Default 10.
-	ClipNorm float64 `json:"clip_norm"`
+	ClipNorm float64 `json:"clip_norm" doc:"clip each layer's gradient to this norm before projecting; 0 = no clipping"`
 }
 
 // Validate implements strategies.Validator.
@@ -78,7 +77,7 @@ func (c *OWMConfig) entry(l, L int) int {
 // them nearly unchanged: (P_l·G)ᵀr = Gᵀ(P_l·r) as P_l is symmetric. α_l = α_0,l · d_l^λ, λ the fraction of the current
 // experience's updates done (the authors decay the first layers' α during
 // each task). P_l is kept in float64; the product with the gradient is a
-// float32 GEMM. OWM needs the model to be an MLP (nn.MLP). The authors
+// float32 GEMM. OWM needs a model of fully connected layers (nn.LinearLayers). The authors
 // train with SGD, momentum 0.9, lr 0.2, batch 40.
 //
 // When the driver does not report the number of updates in the experience
@@ -86,8 +85,8 @@ func (c *OWMConfig) entry(l, L int) int {
 type OWM struct {
 	strategies.Wrapper
 	cfg    OWMConfig
-	mlp    *nn.MLP
-	layers []nn.Layer
+	model  nn.LinearLayers
+	layers []nn.Linear
 	p      [][]float64 // P_l, (In+1)×(In+1) row-major
 	p32    []float32   // float32 copy of one P_l for the product
 	r, k   []float64
@@ -101,41 +100,28 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "owm",
-		Summary: "OWM (Zeng et al. 2019): per-layer projectors updated from layer inputs make updates orthogonal to past inputs; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "alpha", Default: "[0.9, 1, 0.6]", Doc: "α_0 per layer (> 0); the last value is the output layer's, the first ones the first layers'"},
-			strategies.ParamDoc{Name: "alpha_decay", Default: "[0.001, 0.1, 1]", Doc: "per-layer decay d in (0, 1]: α = α_0·d^λ, λ = fraction of the experience done"},
-			strategies.ParamDoc{Name: "clip_norm", Default: "10", Doc: "clip each layer's gradient to this norm before projecting; 0 = no clipping"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := OWMConfig{Alpha: []float64{0.9, 1, 0.6}, AlphaDecay: []float64{0.001, 0.1, 1}, ClipNorm: 10}
-			if err := strategies.DecodeParams("owm", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[OWMConfig]{
+		Name:     "owm",
+		Summary:  "OWM (Zeng et al. 2019): per-layer projectors updated from layer inputs make updates orthogonal to past inputs; wraps any strategy",
+		Defaults: OWMConfig{BaseConfig: strategies.WrapDefaults(), Alpha: []float64{0.9, 1, 0.6}, AlphaDecay: []float64{0.001, 0.1, 1}, ClipNorm: 10},
+		New: func(cfg *OWMConfig) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("owm", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("owm", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: owm: %w", err)
-			}
-			return &OWM{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &OWM{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
 
-// Name implements strategies.Strategy.
-func (s *OWM) Name() string { return "owm" }
-
-// Params implements strategies.Strategy.
-func (s *OWM) Params() any { return s.cfg }
-
 // Setup implements strategies.Strategy.
 func (s *OWM) Setup(ctx *strategies.Context) error {
-	mlp, ok := ctx.Model.(*nn.MLP)
+	m, ok := ctx.Model.(nn.LinearLayers)
 	if !ok {
-		return fmt.Errorf("owm: needs an MLP model, got %T", ctx.Model)
+		return fmt.Errorf("owm: needs a model of fully connected layers (mlp), got %s", ctx.Model.Spec().Arch)
 	}
-	s.mlp = mlp
-	s.layers = mlp.Layers()
+	s.model = m
+	s.layers = m.Linears()
 	maxIn, maxOut := 0, 0
 	for _, L := range s.layers {
 		a := L.In + 1
@@ -176,7 +162,7 @@ func (s *OWM) alpha(ctx *strategies.Context, l int) float64 {
 func (s *OWM) HookGradient(ctx *strategies.Context, u *strategies.Update) float64 {
 	grads := ctx.Model.Grads()
 	for l, L := range s.layers {
-		in := u.WS.LayerInput(l)
+		in := s.model.LinearInput(u.WS, l)
 		if in == nil {
 			panic("owm: no layer input: the update's forward pass kept none")
 		}
@@ -238,7 +224,7 @@ func (s *OWM) ProjectLayer(l int, g []float32) {
 		p32[i] = float32(v)
 	}
 	tmp := s.tmp[:a*L.Out]
-	s.mlp.Engine().Sgemm(false, false, a, L.Out, a, 1, p32, a, g, L.Out, 0, tmp, L.Out)
+	s.model.Compute().Sgemm(false, false, a, L.Out, a, 1, p32, a, g, L.Out, 0, tmp, L.Out)
 	copy(g, tmp)
 }
 

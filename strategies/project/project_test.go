@@ -8,7 +8,7 @@ import (
 
 	_ "github.com/cleval/cleval/strategies/finetune"
 	"github.com/cleval/cleval/strategies/internal/flat"
-	"github.com/cleval/cleval/strategies/internal/strattest"
+	"github.com/cleval/cleval/strategies/strategytest"
 )
 
 func randVec(rng *rand.Rand, n int) []float32 {
@@ -307,10 +307,10 @@ func TestGEMSolveDoesNotAllocate(t *testing.T) {
 // each of them, x̃ᵀΔW with x̃ = [x; 1], by a vanishing amount, while an
 // unprojected one does not.
 func TestOWMOrthogonalToStoredInputs(t *testing.T) {
-	o := strattest.Options{Dim: 12, Hidden: []int{8}, Classes: 4, Experiences: 2}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	w := strattest.New(t, "owm", `{"alpha":[1e-6],"alpha_decay":[1],"clip_norm":0}`).(*OWM)
+	o := strategytest.Options{Dim: 12, Hidden: []int{8}, Classes: 4, Experiences: 2}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	w := strategytest.New(t, "owm", `{"alpha":[1e-6],"alpha_decay":[1],"clip_norm":0}`).(*OWM)
 	if err := w.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}

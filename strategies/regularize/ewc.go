@@ -1,12 +1,11 @@
 package regularize
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -22,17 +21,17 @@ const (
 type EWCConfig struct {
 	strategies.BaseConfig
 	// Lambda is the penalty strength λ, >= 0. Default 100.
-	Lambda float64 `json:"lambda"`
+	Lambda float64 `json:"lambda" doc:"penalty strength λ, >= 0: loss + λ/2·Σ F̃(θ−θ*)²"`
 	// Gamma is the online decay γ of the accumulated Fisher, in [0, 1].
 	// Default 1.
-	Gamma float64 `json:"gamma"`
+	Gamma float64 `json:"gamma" doc:"online decay of the accumulated Fisher, in [0, 1]: F̃ ← γF̃ + F"`
 	// Fisher is the estimate of the diagonal Fisher: "expected" (default),
 	// "empirical" or "sample".
-	Fisher string `json:"fisher"`
+	Fisher string `json:"fisher" doc:"expected (exact, over the model's predictive distribution) | empirical (true labels) | sample (one label drawn from the model)"`
 	// FisherSamples is the number of training samples of the experience
 	// the Fisher is estimated on (a uniformly random subset), >= 0; 0
 	// (default) means all of them.
-	FisherSamples int `json:"fisher_samples"`
+	FisherSamples int `json:"fisher_samples" doc:"training samples the Fisher is estimated on; 0 = all"`
 }
 
 // Validate implements strategies.Validator.
@@ -71,41 +70,27 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "ewc",
-		Summary: "online EWC with a diagonal Fisher: quadratic penalty towards the last experience's parameters; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "lambda", Default: "100", Doc: "penalty strength λ, >= 0: loss + λ/2·Σ F̃(θ−θ*)²"},
-			strategies.ParamDoc{Name: "gamma", Default: "1", Doc: "online decay of the accumulated Fisher, in [0, 1]: F̃ ← γF̃ + F"},
-			strategies.ParamDoc{Name: "fisher", Default: FisherExpected, Doc: "expected (exact, over the model's predictive distribution) | empirical (true labels) | sample (one label drawn from the model)"},
-			strategies.ParamDoc{Name: "fisher_samples", Default: "0", Doc: "training samples the Fisher is estimated on; 0 = all"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := EWCConfig{Lambda: 100, Gamma: 1, Fisher: FisherExpected}
-			if err := strategies.DecodeParams("ewc", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[EWCConfig]{
+		Name:     "ewc",
+		Summary:  "online EWC with a diagonal Fisher: quadratic penalty towards the last experience's parameters; wraps any strategy",
+		Defaults: EWCConfig{BaseConfig: strategies.WrapDefaults(), Lambda: 100, Gamma: 1, Fisher: FisherExpected},
+		New: func(cfg *EWCConfig) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("ewc", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("ewc", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: ewc: %w", err)
-			}
-			return &EWC{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &EWC{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *EWC) Name() string { return "ewc" }
-
-// Params implements strategies.Strategy.
-func (s *EWC) Params() any { return s.cfg }
 
 // Fisher returns the accumulated Fisher F̃ (for inspection and tests).
 func (s *EWC) Fisher() []float32 { return s.fisher }
 
 // Setup implements strategies.Strategy.
 func (s *EWC) Setup(ctx *strategies.Context) error {
-	if _, ok := ctx.Model.(*nn.MLP); !ok {
-		return fmt.Errorf("ewc: the Fisher estimate needs an MLP model, got %T", ctx.Model)
+	if _, ok := ctx.Model.(nn.SampleGradients); !ok {
+		return fmt.Errorf("ewc: the Fisher estimate needs per-sample gradients, which model %s does not compute", ctx.Model.Spec().Arch)
 	}
 	n := len(ctx.Model.Params())
 	s.fisher = make([]float32, n)
@@ -159,12 +144,12 @@ func (s *EWC) HookGradient(ctx *strategies.Context, _ *strategies.Update) float6
 //   - "sample": E_x (∇ log p(ŷ|x))² with ŷ drawn from p(·|x) (ctx.Rand).
 //
 // Per-sample squared gradients come from one batched backward pass per
-// chunk (nn.MLP.AddSquaredSampleGrads). It leaves the model's gradient
+// chunk (nn.SampleGradients). It leaves the model's gradient
 // arena zeroed and allocates (it runs at experience ends).
 func EstimateFisher(ctx *strategies.Context, exp *streams.Experience, kind string, n int, dst []float32) {
-	mlp, ok := ctx.Model.(*nn.MLP)
+	mlp, ok := ctx.Model.(nn.SampleGradients)
 	if !ok {
-		panic(fmt.Sprintf("regularize: the Fisher estimate needs an MLP model, got %T", ctx.Model))
+		panic(fmt.Sprintf("regularize: the Fisher estimate needs per-sample gradients, which model %s does not compute", ctx.Model.Spec().Arch))
 	}
 	clear(dst)
 	total := exp.Train.Len()
@@ -196,7 +181,7 @@ func EstimateFisher(ctx *strategies.Context, exp *streams.Experience, kind strin
 		dl := ws.LogitGrad()
 		switch kind {
 		case FisherEmpirical:
-			nn.SoftmaxCE(logits, rows, C, y, mask, 1, dl)
+			nn.SoftmaxCE(logits, rows, C, y, nn.SoftmaxMask{Mask: mask}, 1, dl)
 			mlp.Backward(ws)
 			mlp.AddSquaredSampleGrads(ws, dst)
 		case FisherSample:
@@ -216,7 +201,7 @@ func EstimateFisher(ctx *strategies.Context, exp *streams.Experience, kind strin
 				}
 				y[r] = int32(lab)
 			}
-			nn.SoftmaxCE(logits, rows, C, y, mask, 1, dl)
+			nn.SoftmaxCE(logits, rows, C, y, nn.SoftmaxMask{Mask: mask}, 1, dl)
 			mlp.Backward(ws)
 			mlp.AddSquaredSampleGrads(ws, dst)
 		default: // expected

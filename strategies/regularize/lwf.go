@@ -1,11 +1,10 @@
 package regularize
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -21,18 +20,18 @@ type LwFConfig struct {
 	strategies.BaseConfig
 	// Alpha is the weight of the distillation term under "add", >= 0.
 	// Default 1.
-	Alpha float64 `json:"alpha"`
+	Alpha float64 `json:"alpha" doc:"weight of the distillation term under add, >= 0"`
 	// Temperature T > 0 of the distillation. Default 2.
-	Temperature float64 `json:"temperature"`
+	Temperature float64 `json:"temperature" doc:"distillation temperature T > 0"`
 	// T2 multiplies the distillation term by T² (Hinton et al.; van de
 	// Ven's code), so that its gradient does not shrink with T. Default
 	// true.
-	T2 bool `json:"t2"`
+	T2 bool `json:"t2" doc:"multiply the distillation term by T²"`
 	// Weighting is "add" (default: loss + alpha·KD, Li & Hoiem, Avalanche)
 	// or "inverse" (van de Ven's code: the new data's loss weighted by
 	// 1/(t+1) and the distillation by 1 − 1/(t+1) in the experience with
 	// 0-based index t).
-	Weighting string `json:"weighting"`
+	Weighting string `json:"weighting" doc:"add (CE + alpha·KD) | inverse (1/(t+1)·CE + (1−1/(t+1))·KD, van de Ven)"`
 }
 
 // Validate implements strategies.Validator.
@@ -67,6 +66,7 @@ type LwF struct {
 	strategies.Wrapper
 	cfg   LwFConfig
 	old   []float32 // parameters at the end of the previous experience
+	oldSt []float32 // and the model state (batch-norm statistics)
 	have  bool
 	ws    *nn.Workspace
 	sets  [][]bool // distilled class sets
@@ -81,37 +81,24 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "lwf",
-		Summary: "LwF (Li & Hoiem 2017): distil the previous model's softened outputs on new data; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "alpha", Default: "1", Doc: "weight of the distillation term under add, >= 0"},
-			strategies.ParamDoc{Name: "temperature", Default: "2", Doc: "distillation temperature T > 0"},
-			strategies.ParamDoc{Name: "t2", Default: "true", Doc: "multiply the distillation term by T²"},
-			strategies.ParamDoc{Name: "weighting", Default: WeightingAdd, Doc: "add (CE + alpha·KD) | inverse (1/(t+1)·CE + (1−1/(t+1))·KD, van de Ven)"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := LwFConfig{Alpha: 1, Temperature: 2, T2: true, Weighting: WeightingAdd}
-			if err := strategies.DecodeParams("lwf", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[LwFConfig]{
+		Name:     "lwf",
+		Summary:  "LwF (Li & Hoiem 2017): distil the previous model's softened outputs on new data; wraps any strategy",
+		Defaults: LwFConfig{BaseConfig: strategies.WrapDefaults(), Alpha: 1, Temperature: 2, T2: true, Weighting: WeightingAdd},
+		New: func(cfg *LwFConfig) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("lwf", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("lwf", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: lwf: %w", err)
-			}
-			return &LwF{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &LwF{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
 
-// Name implements strategies.Strategy.
-func (s *LwF) Name() string { return "lwf" }
-
-// Params implements strategies.Strategy.
-func (s *LwF) Params() any { return s.cfg }
-
 // Setup implements strategies.Strategy.
 func (s *LwF) Setup(ctx *strategies.Context) error {
 	s.old = make([]float32, len(ctx.Model.Params()))
+	s.oldSt = make([]float32, len(ctx.Model.State()))
 	s.ws = ctx.Model.NewWorkspace(ctx.BatchSize)
 	C := ctx.Stream.NumClasses
 	s.p = make([]float64, C)
@@ -132,6 +119,7 @@ func (s *LwF) AfterExperience(ctx *strategies.Context, exp *streams.Experience) 
 		return err
 	}
 	copy(s.old, ctx.Model.Params())
+	copy(s.oldSt, ctx.Model.State())
 	s.have = true
 	C := ctx.Stream.NumClasses
 	if ctx.Stream.Scenario == streams.TaskIncremental {
@@ -185,7 +173,7 @@ func (s *LwF) HookLogits(ctx *strategies.Context, u *strategies.Update, i int, l
 		s.ws = m.NewWorkspace(seg.N)
 	}
 	at := u.Offset(i)
-	old := m.ForwardWith(s.old, s.ws, u.X[at*d:(at+seg.N)*d], seg.N)
+	old := m.Infer(s.old, s.oldSt, s.ws, u.X[at*d:(at+seg.N)*d], seg.N)
 	T := s.cfg.Temperature
 	scale := 1.0
 	if s.cfg.T2 {

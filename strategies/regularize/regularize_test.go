@@ -5,11 +5,11 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	_ "github.com/cleval/cleval/strategies/finetune"
-	"github.com/cleval/cleval/strategies/internal/strattest"
 	_ "github.com/cleval/cleval/strategies/replay"
+	"github.com/cleval/cleval/strategies/strategytest"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -30,7 +30,7 @@ func perSampleFisher(ctx *strategies.Context, exp *streams.Experience, kind stri
 		logits := m.Forward(ws, x, 1)
 		add := func(label int32, w float64) {
 			m.ZeroGrad()
-			nn.SoftmaxCE(logits, 1, C, []int32{label}, mask, 1, ws.LogitGrad())
+			nn.SoftmaxCE(logits, 1, C, []int32{label}, nn.SoftmaxMask{Mask: mask}, 1, ws.LogitGrad())
 			m.Backward(ws)
 			for i, g := range m.Grads() {
 				out[i] += w * float64(g) * float64(g)
@@ -57,9 +57,9 @@ func perSampleFisher(ctx *strategies.Context, exp *streams.Experience, kind stri
 func TestFisherMatchesPerSampleGradients(t *testing.T) {
 	for _, scen := range []streams.Scenario{streams.ClassIncremental, streams.TaskIncremental} {
 		for _, kind := range []string{FisherEmpirical, FisherExpected} {
-			o := strattest.Options{Scenario: scen, PerClass: 15}
-			s := strattest.Stream(o)
-			ctx := strattest.Context(s, o)
+			o := strategytest.Options{Scenario: scen, PerClass: 15}
+			s := strategytest.Stream(o)
+			ctx := strategytest.Context(s, o)
 			exp := s.Experiences[1]
 			got := make([]float32, len(ctx.Model.Params()))
 			EstimateFisher(ctx, exp, kind, 0, got)
@@ -79,11 +79,11 @@ func TestFisherMatchesPerSampleGradients(t *testing.T) {
 }
 
 func TestEWCPenaltyGradient(t *testing.T) {
-	o := strattest.Options{}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	e := strattest.New(t, "ewc", `{"lambda":3,"gamma":0.5}`).(*EWC)
-	d := strattest.NewDriver(t, ctx, e)
+	o := strategytest.Options{}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	e := strategytest.New(t, "ewc", `{"lambda":3,"gamma":0.5}`).(*EWC)
+	d := strategytest.NewDriver(t, ctx, e)
 	d.Experience(t, 1, 1)
 	f1 := slices.Clone(e.Fisher())
 	d.Experience(t, 2, 1)
@@ -119,11 +119,11 @@ func TestEWCPenaltyGradient(t *testing.T) {
 // logits matches finite differences of its value.
 func TestLwFGradient(t *testing.T) {
 	for _, scen := range []streams.Scenario{streams.ClassIncremental, streams.TaskIncremental} {
-		o := strattest.Options{Scenario: scen, Experiences: 3}
-		s := strattest.Stream(o)
-		ctx := strattest.Context(s, o)
-		l := strattest.New(t, "lwf", `{"alpha":0.7,"temperature":2.5}`).(*LwF)
-		d := strattest.NewDriver(t, ctx, l)
+		o := strategytest.Options{Scenario: scen, Experiences: 3}
+		s := strategytest.Stream(o)
+		ctx := strategytest.Context(s, o)
+		l := strategytest.New(t, "lwf", `{"alpha":0.7,"temperature":2.5}`).(*LwF)
+		d := strategytest.NewDriver(t, ctx, l)
 		d.Experience(t, 1, 1)
 		d.Experience(t, 2, 1)
 		ld := d.Start(t, 3)
@@ -164,11 +164,11 @@ func TestLwFGradient(t *testing.T) {
 
 // TestSIImportance: on a hand-checked sequence Ω = Σ_k ω_k/(Δ_k² + ξ).
 func TestSIImportance(t *testing.T) {
-	o := strattest.Options{}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	si := strattest.New(t, "si", `{"c":0.5,"xi":0.1}`).(*SI)
-	d := strattest.NewDriver(t, ctx, si)
+	o := strategytest.Options{}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	si := strategytest.New(t, "si", `{"c":0.5,"xi":0.1}`).(*SI)
+	d := strategytest.NewDriver(t, ctx, si)
 	start := slices.Clone(ctx.Model.Params())
 	// Track ω by hand: −g·Δθ per step with the unregularised gradient,
 	// which in experience 1 is the whole gradient (Ω = 0).
@@ -199,20 +199,20 @@ func TestRegularizeConfigs(t *testing.T) {
 		{"lwf", `{"temperature":0}`}, {"lwf", `{"alpha":-1}`}, {"lwf", `{"weighting":"mul"}`},
 		{"si", `{"xi":0}`}, {"si", `{"c":-1}`},
 	} {
-		if _, err := strategies.New(c.name, []byte(c.raw)); err == nil {
+		if _, err := strategies.Resolve(c.name, []byte(c.raw)); err == nil {
 			t.Errorf("%s %s accepted", c.name, c.raw)
 		}
 	}
 }
 
 func BenchmarkStepEWC(b *testing.B) {
-	strattest.BenchSteps(b, "ewc", `{"base":"er","base_params":{"mem_size":100}}`, strattest.Options{})
+	strategytest.BenchSteps(b, "ewc", `{"base":"er","base_params":{"mem_size":100}}`, strategytest.Options{})
 }
 
 func BenchmarkStepLwF(b *testing.B) {
-	strattest.BenchSteps(b, "lwf", `{}`, strattest.Options{})
+	strategytest.BenchSteps(b, "lwf", `{}`, strategytest.Options{})
 }
 
 func BenchmarkStepSI(b *testing.B) {
-	strattest.BenchSteps(b, "si", `{}`, strattest.Options{})
+	strategytest.BenchSteps(b, "si", `{}`, strategytest.Options{})
 }

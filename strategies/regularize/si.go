@@ -1,7 +1,6 @@
 package regularize
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -13,9 +12,9 @@ import (
 type SIConfig struct {
 	strategies.BaseConfig
 	// C is the penalty strength c, >= 0. Default 1.
-	C float64 `json:"c"`
+	C float64 `json:"c" doc:"penalty strength c, >= 0: loss + c·Σ Ω(θ−θ*)²"`
 	// Xi is the damping ξ > 0 of the importance. Default 0.1.
-	Xi float64 `json:"xi"`
+	Xi float64 `json:"xi" doc:"damping ξ > 0 in Ω += ω/(Δ² + ξ)"`
 }
 
 // Validate implements strategies.Validator.
@@ -54,31 +53,19 @@ var (
 )
 
 func init() {
-	strategies.Register(strategies.Info{
-		Name:    "si",
-		Summary: "synaptic intelligence (Zenke et al. 2017): path-integral importance, quadratic penalty; wraps any strategy",
-		Params: append(strategies.BaseParamDocs(),
-			strategies.ParamDoc{Name: "c", Default: "1", Doc: "penalty strength c, >= 0: loss + c·Σ Ω(θ−θ*)²"},
-			strategies.ParamDoc{Name: "xi", Default: "0.1", Doc: "damping ξ > 0 in Ω += ω/(Δ² + ξ)"}),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := SIConfig{C: 1, Xi: 0.1}
-			if err := strategies.DecodeParams("si", raw, &cfg); err != nil {
+	strategies.Register(strategies.Def[SIConfig]{
+		Name:     "si",
+		Summary:  "synaptic intelligence (Zenke et al. 2017): path-integral importance, quadratic penalty; wraps any strategy",
+		Defaults: SIConfig{BaseConfig: strategies.WrapDefaults(), C: 1, Xi: 0.1},
+		New: func(cfg *SIConfig) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("si", &cfg.BaseConfig)
+			if err != nil {
 				return nil, err
 			}
-			inner, err := strategies.NewBase("si", &cfg.BaseConfig)
-			if err != nil {
-				return nil, fmt.Errorf("strategies: si: %w", err)
-			}
-			return &SI{Wrapper: strategies.Wrapper{Inner: inner}, cfg: cfg}, nil
+			return &SI{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *SI) Name() string { return "si" }
-
-// Params implements strategies.Strategy.
-func (s *SI) Params() any { return s.cfg }
 
 // Omega returns the importance Ω (for inspection and tests).
 func (s *SI) Omega() []float32 { return s.omega }

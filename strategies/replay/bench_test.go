@@ -3,13 +3,13 @@ package replay
 import (
 	"testing"
 
-	"github.com/cleval/cleval/strategies/internal/strattest"
+	"github.com/cleval/cleval/strategies/strategytest"
 )
 
 func BenchmarkStepER(b *testing.B) {
-	strattest.BenchSteps(b, "er", `{"mem_size":100,"buffer":"reservoir","loss":"weighted","lambda":0.3}`, strattest.Options{})
+	strategytest.BenchSteps(b, "er", `{"mem_size":100,"buffer":"reservoir","loss":"weighted","lambda":0.3}`, strategytest.Options{})
 }
 
 func BenchmarkStepERACE(b *testing.B) {
-	strattest.BenchSteps(b, "er-ace", `{"mem_size":100,"convention":"aml"}`, strattest.Options{})
+	strategytest.BenchSteps(b, "er-ace", `{"mem_size":100,"convention":"aml"}`, strategytest.Options{})
 }

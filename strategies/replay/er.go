@@ -1,10 +1,9 @@
 package replay
 
 import (
-	"encoding/json"
 	"fmt"
 
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -31,17 +30,17 @@ const (
 // er-ace.
 type MemoryConfig struct {
 	// MemSize is the number of stored samples, >= 1. Default 2000.
-	MemSize int `json:"mem_size"`
+	MemSize int `json:"mem_size" doc:"samples stored, >= 1"`
 	// ReplayBatchSize is the number of replayed samples per update, >= 0;
 	// 0 means the run's batch size. Resolved at Setup.
-	ReplayBatchSize int `json:"replay_batch_size"`
+	ReplayBatchSize int `json:"replay_batch_size" doc:"replayed samples per update; 0 = the batch size"`
 	// Buffer is the policy: "class-balanced", "reservoir" or
 	// "experience-balanced".
-	Buffer string `json:"buffer"`
+	Buffer string `json:"buffer" doc:"class-balanced | reservoir | experience-balanced"`
 	// Update is when the memory changes: "experience-end", "step" or
 	// "experience-start". Empty means experience-end for class-balanced and
 	// experience-balanced, step for reservoir.
-	Update string `json:"update"`
+	Update string `json:"update" doc:"experience-end | step | experience-start; empty = experience-end for class-balanced and experience-balanced, step for reservoir"`
 }
 
 func (c *MemoryConfig) validate() error {
@@ -73,16 +72,16 @@ func (c *MemoryConfig) validate() error {
 type Config struct {
 	MemoryConfig
 	// Loss is "concat" (default) or "weighted".
-	Loss string `json:"loss"`
+	Loss string `json:"loss" doc:"concat (mean over new+replay) | weighted (λ·CE(new) + (1−λ)·CE(replay); λ·CE(new) while the memory is empty)"`
 	// Lambda is the weight of the new-data loss under "weighted", in
 	// [0, 1]. Default 0.5.
-	Lambda float64 `json:"lambda"`
+	Lambda float64 `json:"lambda" doc:"weight of the new-data loss under weighted, in [0, 1]"`
 	// LambdaSchedule is "constant" (default: λ throughout) or "inverse":
 	// λ_t = Lambda/(t+1) during the experience with 0-based index t
 	// (experience ID t+1), as in Hess et al. and van de Ven's code, where
 	// Lambda = 1 gives the new data the weight of one experience among
 	// t+1.
-	LambdaSchedule string `json:"lambda_schedule"`
+	LambdaSchedule string `json:"lambda_schedule" doc:"constant | inverse (λ_t = lambda/(t+1) in the experience with 0-based index t; lambda 1 gives 1/(t+1))"`
 }
 
 // DefaultConfig returns ER's defaults.
@@ -120,15 +119,6 @@ func (c *Config) LambdaAt(id int) float64 {
 	return c.Lambda
 }
 
-func memoryParamDocs(d MemoryConfig, update string) []strategies.ParamDoc {
-	return []strategies.ParamDoc{
-		{Name: "mem_size", Default: fmt.Sprint(d.MemSize), Doc: "samples stored, >= 1"},
-		{Name: "replay_batch_size", Default: "0", Doc: "replayed samples per update; 0 = the batch size"},
-		{Name: "buffer", Default: d.Buffer, Doc: "class-balanced | reservoir | experience-balanced"},
-		{Name: "update", Default: update, Doc: "experience-end | step | experience-start; empty = experience-end for class-balanced and experience-balanced, step for reservoir"},
-	}
-}
-
 // ER is experience replay.
 type ER struct {
 	cfg Config
@@ -138,33 +128,16 @@ type ER struct {
 var _ strategies.Strategy = (*ER)(nil)
 
 func init() {
-	d := DefaultConfig()
-	strategies.Register(strategies.Info{
-		Name:    "er",
-		Summary: "experience replay: new batch plus a batch drawn from a bounded memory",
-		Params: append(memoryParamDocs(d.MemoryConfig, ""),
-			strategies.ParamDoc{Name: "loss", Default: d.Loss, Doc: "concat (mean over new+replay) | weighted (λ·CE(new) + (1−λ)·CE(replay); λ·CE(new) while the memory is empty)"},
-			strategies.ParamDoc{Name: "lambda", Default: fmt.Sprint(d.Lambda), Doc: "weight of the new-data loss under weighted, in [0, 1]"},
-			strategies.ParamDoc{Name: "lambda_schedule", Default: d.LambdaSchedule, Doc: "constant | inverse (λ_t = lambda/(t+1) in the experience with 0-based index t; lambda 1 gives 1/(t+1))"},
-		),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := DefaultConfig()
-			if err := strategies.DecodeParams("er", raw, &cfg); err != nil {
-				return nil, err
-			}
-			return New(cfg), nil
-		},
+	strategies.Register(strategies.Def[Config]{
+		Name:     "er",
+		Summary:  "experience replay: new batch plus a batch drawn from a bounded memory",
+		Defaults: DefaultConfig(),
+		New:      func(cfg *Config) (strategies.Strategy, error) { return New(*cfg), nil },
 	})
 }
 
 // New returns ER with a validated configuration.
 func New(cfg Config) *ER { return &ER{cfg: cfg} }
-
-// Name implements strategies.Strategy.
-func (s *ER) Name() string { return "er" }
-
-// Params implements strategies.Strategy.
-func (s *ER) Params() any { return s.cfg }
 
 // Memory returns the replay memory (for inspection and tests).
 func (s *ER) Memory() *Memory { return s.rep.mem }

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -21,10 +20,10 @@ type ACEConfig struct {
 	MemoryConfig
 	// Convention is the masking convention: "avalanche" (default),
 	// "avalanche-alpha" or "aml".
-	Convention string `json:"convention"`
+	Convention string `json:"convention" doc:"avalanche ((CE over the batch's classes + CE(replay))/2) | avalanche-alpha (α·CE over the batch's classes + (1−α)·CE(replay)) | aml (mask seen classes absent from the batch, keep unseen ones, from experience 2; CE + CE(replay))"`
 	// Alpha is the weight of the new-data loss under "avalanche-alpha", in
 	// [0, 1] (the replay loss gets 1 − Alpha). Default 0.5.
-	Alpha float64 `json:"alpha"`
+	Alpha float64 `json:"alpha" doc:"weight of the new-data loss under avalanche-alpha, in [0, 1]"`
 }
 
 // DefaultACEConfig returns ER-ACE's defaults: a reservoir memory of 2000
@@ -62,29 +61,13 @@ type ERACE struct {
 var _ strategies.Strategy = (*ERACE)(nil)
 
 func init() {
-	d := DefaultACEConfig()
-	strategies.Register(strategies.Info{
-		Name:    "er-ace",
-		Summary: "ER with asymmetric cross-entropy: the new batch's softmax is restricted, replay is not (three public conventions)",
-		Params: append(memoryParamDocs(d.MemoryConfig, ""),
-			strategies.ParamDoc{Name: "convention", Default: d.Convention, Doc: "avalanche ((CE over the batch's classes + CE(replay))/2) | avalanche-alpha (α·CE over the batch's classes + (1−α)·CE(replay)) | aml (mask seen classes absent from the batch, keep unseen ones, from experience 2; CE + CE(replay))"},
-			strategies.ParamDoc{Name: "alpha", Default: fmt.Sprint(d.Alpha), Doc: "weight of the new-data loss under avalanche-alpha, in [0, 1]"},
-		),
-		New: func(raw json.RawMessage) (strategies.Strategy, error) {
-			cfg := DefaultACEConfig()
-			if err := strategies.DecodeParams("er-ace", raw, &cfg); err != nil {
-				return nil, err
-			}
-			return &ERACE{cfg: cfg, maxSeen: -1}, nil
-		},
+	strategies.Register(strategies.Def[ACEConfig]{
+		Name:     "er-ace",
+		Summary:  "ER with asymmetric cross-entropy: the new batch's softmax is restricted, replay is not (three public conventions)",
+		Defaults: DefaultACEConfig(),
+		New:      func(cfg *ACEConfig) (strategies.Strategy, error) { return &ERACE{cfg: *cfg, maxSeen: -1}, nil },
 	})
 }
-
-// Name implements strategies.Strategy.
-func (s *ERACE) Name() string { return "er-ace" }
-
-// Params implements strategies.Strategy.
-func (s *ERACE) Params() any { return s.cfg }
 
 // Memory returns the replay memory (for inspection and tests).
 func (s *ERACE) Memory() *Memory { return s.rep.mem }

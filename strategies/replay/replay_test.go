@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cleval/cleval/strategies/internal/strattest"
+	"github.com/cleval/cleval/strategies/strategytest"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -138,7 +138,7 @@ func TestLambdaSchedules(t *testing.T) {
 // TestERACEMasks checks which classes each convention keeps for the new
 // batch.
 func TestERACEMasks(t *testing.T) {
-	o := strattest.Options{Classes: 6, Experiences: 3, BatchSize: 8}
+	o := strategytest.Options{Classes: 6, Experiences: 3, BatchSize: 8}
 	for _, tc := range []struct {
 		convention string
 		// during experience 1 and 2: nil means no masking
@@ -162,10 +162,10 @@ func TestERACEMasks(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.convention, func(t *testing.T) {
-			s := strattest.Stream(o)
-			ctx := strattest.Context(s, o)
-			st := strattest.New(t, "er-ace", `{"mem_size":20,"replay_batch_size":4,"convention":"`+tc.convention+`"}`).(*ERACE)
-			d := strattest.NewDriver(t, ctx, st)
+			s := strategytest.Stream(o)
+			ctx := strategytest.Context(s, o)
+			st := strategytest.New(t, "er-ace", `{"mem_size":20,"replay_batch_size":4,"convention":"`+tc.convention+`"}`).(*ERACE)
+			d := strategytest.NewDriver(t, ctx, st)
 			d.Experience(t, 1, 1)
 			l := d.Start(t, 2)
 			maxSeen := 1 // experience 1 brought classes 0 and 1
@@ -185,11 +185,11 @@ func TestERACEMasks(t *testing.T) {
 // TestStepUpdateOncePerMiniBatch: with repeated updates on a mini-batch
 // (online streams), a memory updated every step stores its samples once.
 func TestStepUpdateOncePerMiniBatch(t *testing.T) {
-	o := strattest.Options{Classes: 4, Experiences: 2, BatchSize: 5}
-	s := strattest.Stream(o)
-	ctx := strattest.Context(s, o)
-	st := strattest.New(t, "er", `{"mem_size":1000,"buffer":"reservoir"}`).(*ER)
-	d := strattest.NewDriver(t, ctx, st)
+	o := strategytest.Options{Classes: 4, Experiences: 2, BatchSize: 5}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	st := strategytest.New(t, "er", `{"mem_size":1000,"buffer":"reservoir"}`).(*ER)
+	d := strategytest.NewDriver(t, ctx, st)
 	l := d.Start(t, 1)
 	d.Step(t, l)
 	b := d.Batch()

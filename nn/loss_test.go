@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestSoftmaxCEValueMatchesSoftmaxCE(t *testing.T) {
+func TestSoftmaxMaskForms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const n, C = 4, 6
 	logits := make([]float32, n*C)
@@ -18,21 +18,24 @@ func TestSoftmaxCEValueMatchesSoftmaxCE(t *testing.T) {
 	negInf := float32(math.Inf(-1))
 	d1 := make([]float32, n*C)
 	d2 := make([]float32, n*C)
-	// No keep: identical to SoftmaxCE.
-	l1, c1 := SoftmaxCE(logits, n, C, y, nil, 0.25, d1)
-	l2, c2 := SoftmaxCEValue(logits, n, C, y, nil, nil, nil, 0, 0.25, d2)
-	if l1 != l2 || c1 != c2 || !equal32(d1, d2) {
-		t.Errorf("no keep: (%v %d) vs (%v %d)", l1, c1, l2, c2)
+	all := []bool{true, true, true, true, true, true}
+	// A mask of every class, or every row's, is the plain softmax, bit for bit.
+	l1, c1 := SoftmaxCE(logits, n, C, y, SoftmaxMask{}, 0.25, d1)
+	for _, m := range []SoftmaxMask{{Mask: all}, {Masks: [][]bool{all, nil, all, nil}}, {Keep: all, Value: 3}} {
+		l2, c2 := SoftmaxCE(logits, n, C, y, m, 0.25, d2)
+		if l1 != l2 || c1 != c2 || !equal32(d1, d2) {
+			t.Errorf("%+v: (%v %d) vs plain (%v %d)", m, l2, c2, l1, c1)
+		}
 	}
-	// keep with −Inf: identical to SoftmaxCE with keep as the mask.
-	l1, c1 = SoftmaxCE(logits, n, C, y, keep, 0.25, d1)
-	l2, c2 = SoftmaxCEValue(logits, n, C, y, nil, nil, keep, negInf, 0.25, d2)
+	// keep with −Inf: identical to keep as the mask.
+	l1, c1 = SoftmaxCE(logits, n, C, y, SoftmaxMask{Mask: keep}, 0.25, d1)
+	l2, c2 := SoftmaxCE(logits, n, C, y, SoftmaxMask{Keep: keep, Value: negInf}, 0.25, d2)
 	if l1 != l2 || c1 != c2 || !equal32(d1, d2) {
 		t.Errorf("keep −Inf: (%v %d) vs (%v %d)", l1, c1, l2, c2)
 	}
 	// Per-row masks (−Inf) combine with keep.
 	masks := [][]bool{nil, {true, true, true, true, false, false}, nil, {true, true, true, false, true, true}}
-	SoftmaxCEValue(logits, n, C, y, nil, masks, keep, -1, 1, d2)
+	SoftmaxCE(logits, n, C, y, SoftmaxMask{Masks: masks, Keep: keep, Value: -1}, 1, d2)
 	for r, m := range masks {
 		for c := range C {
 			removed := m != nil && !m[c]
@@ -43,10 +46,10 @@ func TestSoftmaxCEValueMatchesSoftmaxCE(t *testing.T) {
 	}
 }
 
-// TestSoftmaxCEValueGradient checks the masked softmax against finite
+// TestSoftmaxKeepGradient checks the masked softmax against finite
 // differences of the loss in the kept logits, and that masked logits get
 // exactly zero gradient for every mask value.
-func TestSoftmaxCEValueGradient(t *testing.T) {
+func TestSoftmaxKeepGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	const n, C = 3, 5
 	keep := []bool{true, false, true, false, true}
@@ -60,7 +63,7 @@ func TestSoftmaxCEValueGradient(t *testing.T) {
 		for i := range d {
 			d[i] = 7 // must be overwritten
 		}
-		SoftmaxCEValue(logits, n, C, y, nil, nil, keep, m, 1, d)
+		SoftmaxCE(logits, n, C, y, SoftmaxMask{Keep: keep, Value: m}, 1, d)
 		for r := range n {
 			for c := range C {
 				g := d[r*C+c]
@@ -71,9 +74,9 @@ func TestSoftmaxCEValueGradient(t *testing.T) {
 					// Moving a masked logit does not change the loss.
 					orig := logits[r*C+c]
 					logits[r*C+c] = orig + 1
-					lp, _ := SoftmaxCEValue(logits, n, C, y, nil, nil, keep, m, 1, nil)
+					lp, _ := SoftmaxCE(logits, n, C, y, SoftmaxMask{Keep: keep, Value: m}, 1, nil)
 					logits[r*C+c] = orig
-					l0, _ := SoftmaxCEValue(logits, n, C, y, nil, nil, keep, m, 1, nil)
+					l0, _ := SoftmaxCE(logits, n, C, y, SoftmaxMask{Keep: keep, Value: m}, 1, nil)
 					if lp != l0 {
 						t.Errorf("m=%v: loss depends on masked logit (%d,%d)", m, r, c)
 					}
@@ -82,9 +85,9 @@ func TestSoftmaxCEValueGradient(t *testing.T) {
 				const eps = 1e-3
 				orig := logits[r*C+c]
 				logits[r*C+c] = orig + eps
-				lp, _ := SoftmaxCEValue(logits, n, C, y, nil, nil, keep, m, 1, nil)
+				lp, _ := SoftmaxCE(logits, n, C, y, SoftmaxMask{Keep: keep, Value: m}, 1, nil)
 				logits[r*C+c] = orig - eps
-				lm, _ := SoftmaxCEValue(logits, n, C, y, nil, nil, keep, m, 1, nil)
+				lm, _ := SoftmaxCE(logits, n, C, y, SoftmaxMask{Keep: keep, Value: m}, 1, nil)
 				logits[r*C+c] = orig
 				fd := (lp - lm) / (2 * eps)
 				if math.Abs(fd-float64(g)) > 2e-3 {
@@ -96,7 +99,7 @@ func TestSoftmaxCEValueGradient(t *testing.T) {
 		// all-zero logits the loss is log C.
 		if m == 0 {
 			z := make([]float32, C)
-			l, _ := SoftmaxCEValue(z, 1, C, y[:1], nil, nil, keep, 0, 1, nil)
+			l, _ := SoftmaxCE(z, 1, C, y[:1], SoftmaxMask{Keep: keep}, 1, nil)
 			if math.Abs(l-math.Log(C)) > 1e-9 {
 				t.Errorf("m=0, zero logits: loss %v, want log %d", l, C)
 			}
@@ -106,7 +109,7 @@ func TestSoftmaxCEValueGradient(t *testing.T) {
 
 func TestAddSquaredSampleGradsMatchesPerRowGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	m, _ := NewMLP([]int{6, 5, 4, 3}, nil, nil)
+	m, _ := NewMLP([]int{6, 5, 4, 3}, nil)
 	m.Init(rng)
 	const n = 5
 	x := make([]float32, n*6)
@@ -116,14 +119,14 @@ func TestAddSquaredSampleGradsMatchesPerRowGradients(t *testing.T) {
 	y := []int32{0, 1, 2, 1, 0}
 	ws := m.NewWorkspace(n)
 	got := make([]float32, len(m.Params()))
-	SoftmaxCE(m.Forward(ws, x, n), n, 3, y, nil, 1, ws.LogitGrad())
+	SoftmaxCE(m.Forward(ws, x, n), n, 3, y, SoftmaxMask{}, 1, ws.LogitGrad())
 	m.ZeroGrad()
 	m.Backward(ws)
 	m.AddSquaredSampleGrads(ws, got)
 	want := make([]float64, len(got))
 	ws1 := m.NewWorkspace(1)
 	for r := range n {
-		SoftmaxCE(m.Forward(ws1, x[r*6:(r+1)*6], 1), 1, 3, y[r:r+1], nil, 1, ws1.LogitGrad())
+		SoftmaxCE(m.Forward(ws1, x[r*6:(r+1)*6], 1), 1, 3, y[r:r+1], SoftmaxMask{}, 1, ws1.LogitGrad())
 		m.ZeroGrad()
 		m.Backward(ws1)
 		for i, g := range m.Grads() {
@@ -137,12 +140,12 @@ func TestAddSquaredSampleGradsMatchesPerRowGradients(t *testing.T) {
 	}
 	// Layers describe the arena: [W; b] blocks tile it.
 	at := 0
-	for l, L := range m.Layers() {
+	for l, L := range m.Linears() {
 		if L.W != at || L.B != L.W+L.In*L.Out {
 			t.Errorf("layer %d: %+v at %d", l, L, at)
 		}
 		at = L.B + L.Out
-		if got := len(ws.LayerInput(l)); got != n*L.In {
+		if got := len(m.LinearInput(ws, l)); got != n*L.In {
 			t.Errorf("layer %d input has %d values, want %d", l, got, n*L.In)
 		}
 	}

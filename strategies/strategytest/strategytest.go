@@ -1,7 +1,8 @@
-// Package strattest builds small streams and contexts and drives
-// strategies through them the way the harness does, for the tests and
-// benchmarks of the strategy packages.
-package strattest
+// Package strategytest is the test kit of strategies, built-in and
+// plugins alike: it builds small streams and contexts, drives a strategy
+// through them the way the harness does, and checks the properties every
+// strategy must have (Check).
+package strategytest
 
 import (
 	"encoding/json"
@@ -9,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/cleval/cleval/datasets"
-	"github.com/cleval/cleval/harness/nn"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
@@ -89,7 +90,7 @@ func Context(s *streams.Stream, o Options) *strategies.Context {
 	o.defaults()
 	sizes := append([]int{s.InputDim}, o.Hidden...)
 	sizes = append(sizes, s.NumClasses)
-	m, err := nn.NewMLP(sizes, nil, nil)
+	m, err := nn.NewMLP(sizes, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -106,11 +107,11 @@ func Context(s *streams.Stream, o Options) *strategies.Context {
 // New builds a registered strategy, failing the test on an error.
 func New(tb testing.TB, name, params string) strategies.Strategy {
 	tb.Helper()
-	s, err := strategies.New(name, json.RawMessage(params))
+	r, err := strategies.Resolve(name, json.RawMessage(params))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return s
+	return r.Strategy
 }
 
 // Driver steps a strategy through a stream as the harness does: one

@@ -9,7 +9,7 @@ import (
 // lossOf runs a forward pass and returns the mean cross-entropy (float64).
 func lossOf(m *MLP, ws *Workspace, x []float32, y []int32, n int, mask []bool) float64 {
 	logits := m.Forward(ws, x, n)
-	l, _ := SoftmaxCE(logits, n, m.OutputDim(), y, mask, 0, nil)
+	l, _ := SoftmaxCE(logits, n, m.OutputDim(), y, SoftmaxMask{Mask: mask}, 0, nil)
 	return l / float64(n)
 }
 
@@ -27,7 +27,7 @@ func TestMLPGradientMatchesFiniteDifferences(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			m, err := NewMLP(tc.sizes, nil, nil)
+			m, err := NewMLP(tc.sizes, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,10 +60,10 @@ func TestMLPGradientMatchesFiniteDifferences(t *testing.T) {
 			ws := m.NewWorkspace(tc.n)
 			m.ZeroGrad()
 			logits := m.Forward(ws, x, tc.n)
-			if ws.sparse0 != (tc.name == "sparse input") {
-				t.Fatalf("sparse first layer used: %v", ws.sparse0)
+			if ws.mlp.sparse0 != (tc.name == "sparse input") {
+				t.Fatalf("sparse first layer used: %v", ws.mlp.sparse0)
 			}
-			SoftmaxCE(logits, tc.n, C, y, mask, 1/float32(tc.n), ws.LogitGrad())
+			SoftmaxCE(logits, tc.n, C, y, SoftmaxMask{Mask: mask}, 1/float32(tc.n), ws.LogitGrad())
 			m.Backward(ws)
 			grad := append([]float32(nil), m.Grads()...)
 
@@ -71,8 +71,8 @@ func TestMLPGradientMatchesFiniteDifferences(t *testing.T) {
 			// parameters are skipped (and counted).
 			pattern := func() []bool {
 				var p []bool
-				for l := 0; l+1 < len(ws.acts); l++ {
-					for _, a := range ws.acts[l][:tc.n*m.layers[l].out] {
+				for l := 0; l+1 < len(ws.mlp.acts); l++ {
+					for _, a := range ws.mlp.acts[l][:tc.n*m.layers[l].out] {
 						p = append(p, a > 0)
 					}
 				}
@@ -120,7 +120,7 @@ func TestMLPGradientMatchesFiniteDifferences(t *testing.T) {
 
 func TestBackwardAccumulates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	m, _ := NewMLP([]int{4, 6, 3}, nil, nil)
+	m, _ := NewMLP([]int{4, 6, 3}, nil)
 	m.Init(rng)
 	x := make([]float32, 2*4)
 	for i := range x {
@@ -129,7 +129,7 @@ func TestBackwardAccumulates(t *testing.T) {
 	y := []int32{0, 2}
 	ws := m.NewWorkspace(2)
 	step := func() {
-		SoftmaxCE(m.Forward(ws, x, 2), 2, 3, y, nil, 0.5, ws.LogitGrad())
+		SoftmaxCE(m.Forward(ws, x, 2), 2, 3, y, SoftmaxMask{}, 0.5, ws.LogitGrad())
 		m.Backward(ws)
 	}
 	m.ZeroGrad()
@@ -149,7 +149,7 @@ func TestSoftmaxCE(t *testing.T) {
 	logits := []float32{1, 2, 3, 0, 0, 0}
 	y := []int32{2, 0}
 	d := make([]float32, 6)
-	loss, correct := SoftmaxCE(logits, 2, 3, y, nil, 0.5, d)
+	loss, correct := SoftmaxCE(logits, 2, 3, y, SoftmaxMask{}, 0.5, d)
 	lse := 3 + math.Log(math.Exp(-2)+math.Exp(-1)+1)
 	want := (lse - 3) + math.Log(3)
 	if math.Abs(loss-want) > 1e-6 {
@@ -168,7 +168,7 @@ func TestSoftmaxCE(t *testing.T) {
 	// Masked: classes {0, 1} only. Row 0 label 1: lse = log(e^1+e^2); argmax 1 → correct.
 	mask := []bool{true, true, false}
 	d2 := []float32{9, 9, 9, 9, 9, 9}
-	loss, correct = SoftmaxCE(logits[:3], 1, 3, []int32{1}, mask, 1, d2)
+	loss, correct = SoftmaxCE(logits[:3], 1, 3, []int32{1}, SoftmaxMask{Mask: mask}, 1, d2)
 	want = math.Log(math.Exp(1)+math.Exp(2)) - 2
 	if math.Abs(loss-want) > 1e-6 || correct != 1 {
 		t.Errorf("masked: loss %v correct %d, want %v 1", loss, correct, want)
@@ -222,7 +222,7 @@ func TestSGDConfigValidate(t *testing.T) {
 }
 
 func TestInitBounds(t *testing.T) {
-	m, _ := NewMLP([]int{784, 400, 10}, nil, nil)
+	m, _ := NewMLP([]int{784, 400, 10}, nil)
 	m.Init(rand.New(rand.NewPCG(0, 0)))
 	for _, L := range m.layers {
 		bound := 1 / math.Sqrt(float64(L.in))
@@ -248,14 +248,14 @@ func TestInitBounds(t *testing.T) {
 	}
 }
 
-func TestForwardWithOtherArena(t *testing.T) {
-	m, _ := NewMLP([]int{3, 4, 2}, nil, nil)
+func TestInferWithOtherArena(t *testing.T) {
+	m, _ := NewMLP([]int{3, 4, 2}, nil)
 	m.Init(rand.New(rand.NewPCG(5, 5)))
 	other := make([]float32, len(m.Params()))
 	// All weights zero, biases of the head (last 2 entries) 1 and 2: logits = (1, 2).
 	other[len(other)-2], other[len(other)-1] = 1, 2
 	ws := m.NewWorkspace(1)
-	out := m.ForwardWith(other, ws, []float32{1, 2, 3}, 1)
+	out := m.Infer(other, nil, ws, []float32{1, 2, 3}, 1)
 	if out[0] != 1 || out[1] != 2 {
 		t.Errorf("logits %v, want [1 2]", out)
 	}

@@ -15,10 +15,12 @@ import (
 // is stored as a Sizes[l]×Sizes[l+1] row-major block of the parameter arena
 // (so the forward pass is Y = X·W + b), followed by its bias.
 type MLP struct {
+	spec   Spec
 	sizes  []int
 	params []float32
 	grads  []float32
 	layers []layer
+	c      *Compute
 	eng    Engine
 	pool   *par.Pool
 
@@ -48,10 +50,10 @@ type layer struct {
 }
 
 // NewMLP returns an MLP with the given layer sizes (input, hidden..., output)
-// and zero parameters; call Init to initialise them. eng nil means
-// GonumEngine. pool runs the element-wise and sparse phases in parallel;
-// nil means one thread. Results do not depend on the pool's size.
-func NewMLP(sizes []int, eng Engine, pool *par.Pool) (*MLP, error) {
+// and zero parameters; call Init to initialise them. It computes with c
+// (nil: the single-threaded reference engine); results do not depend on
+// c's thread count.
+func NewMLP(sizes []int, c *Compute) (*MLP, error) {
 	if len(sizes) < 2 {
 		return nil, fmt.Errorf("nn: an MLP needs at least input and output sizes, got %v", sizes)
 	}
@@ -60,10 +62,11 @@ func NewMLP(sizes []int, eng Engine, pool *par.Pool) (*MLP, error) {
 			return nil, fmt.Errorf("nn: layer sizes must be positive, got %v", sizes)
 		}
 	}
-	if eng == nil {
-		eng = GonumEngine{}
+	if c == nil {
+		c = reference
 	}
-	m := &MLP{sizes: append([]int(nil), sizes...), eng: eng, pool: pool}
+	m := &MLP{sizes: append([]int(nil), sizes...), c: c, eng: c.eng, pool: c.pool}
+	m.spec = Spec{Arch: "mlp", Input: Flat(sizes[0]), Classes: sizes[len(sizes)-1], Hidden: append([]int(nil), sizes[1:len(sizes)-1]...)}
 	m.runMul, m.runOuter, m.runEpilog, m.runReLUBack = m.mulPhase, m.outerPhase, m.epilogPhase, m.reluBackPhase
 	off := 0
 	for l := 0; l+1 < len(sizes); l++ {
@@ -91,8 +94,24 @@ func (m *MLP) Params() []float32 { return m.params }
 // Grads returns the gradient arena, same layout as Params.
 func (m *MLP) Grads() []float32 { return m.grads }
 
-// Engine returns the engine the model computes with.
-func (m *MLP) Engine() Engine { return m.eng }
+// Spec implements Model.
+func (m *MLP) Spec() Spec { return m.spec }
+
+// Compute implements Model.
+func (m *MLP) Compute() *Compute { return m.c }
+
+// State implements Model: an MLP has no state besides its parameters.
+func (m *MLP) State() []float32 { return nil }
+
+// FeatureDim implements Model: the width of the last hidden layer (the
+// input size when there is none).
+func (m *MLP) FeatureDim() int { return m.sizes[len(m.sizes)-2] }
+
+// Head implements Model: the last layer.
+func (m *MLP) Head() Linear {
+	L := m.layers[len(m.layers)-1]
+	return Linear{In: L.in, Out: L.out, W: L.w, B: L.b}
+}
 
 // ZeroGrad sets every gradient to zero.
 func (m *MLP) ZeroGrad() { clear(m.grads) }
@@ -113,17 +132,14 @@ func (m *MLP) Init(rng *rand.Rand) {
 	}
 }
 
-// Workspace holds the activations of up to Cap samples for one model. A
-// workspace belongs to one goroutine at a time.
-type Workspace struct {
-	capacity int
-	n        int
-	x        []float32   // input of the last forward (not owned)
-	acts     [][]float32 // acts[l]: output of layer l (post-ReLU for hidden layers, logits for the last)
-	grads    [][]float32 // grads[l]: gradient of the loss with respect to acts[l]
+// mlpBuffers are an MLP's buffers in a Workspace.
+type mlpBuffers struct {
+	x     []float32   // input of the last forward (not owned)
+	acts  [][]float32 // acts[l]: output of layer l (post-ReLU for hidden layers, logits for the last)
+	grads [][]float32 // grads[l]: gradient of the loss with respect to acts[l]
 	// in0 is the sparse form of the first layer's input when the last
 	// forward pass used it; noBackward marks a forward pass that kept no
-	// state for Backward (ForwardSparse).
+	// state for Backward (an evaluation pass).
 	in0        sparse.CSR
 	in0T       sparse.CSR // in0 transposed, for the weight gradient
 	sparse0    bool
@@ -136,28 +152,20 @@ type Workspace struct {
 // The gradient buffers are allocated on first use (LogitGrad), so that a
 // workspace used only for evaluation holds activations alone.
 func (m *MLP) NewWorkspace(capacity int) *Workspace {
-	ws := &Workspace{capacity: capacity}
+	b := &mlpBuffers{}
 	for _, L := range m.layers {
-		ws.acts = append(ws.acts, make([]float32, capacity*L.out))
+		b.acts = append(b.acts, make([]float32, capacity*L.out))
 	}
-	return ws
+	return &Workspace{capacity: capacity, mlp: b}
 }
 
-// Cap returns the largest batch the workspace holds.
-func (ws *Workspace) Cap() int { return ws.capacity }
-
-// Logits returns the logits of the last forward pass (n rows).
-func (ws *Workspace) Logits() []float32 { return ws.acts[len(ws.acts)-1] }
-
-// LogitGrad returns the buffer a loss writes the gradient of the logits
-// into before Backward.
-func (ws *Workspace) LogitGrad() []float32 {
-	if ws.grads == nil {
-		for _, a := range ws.acts {
-			ws.grads = append(ws.grads, make([]float32, len(a)))
+func (b *mlpBuffers) logitGrad() []float32 {
+	if b.grads == nil {
+		for _, a := range b.acts {
+			b.grads = append(b.grads, make([]float32, len(a)))
 		}
 	}
-	return ws.grads[len(ws.grads)-1]
+	return b.grads[len(b.grads)-1]
 }
 
 // SparseThreshold is the fraction of zeros in a first-layer input above
@@ -170,73 +178,87 @@ const SparseThreshold = 0.5
 // the fraction of zeros.
 const zeroSample = 4096
 
-// Forward computes the logits of n samples (x holds n rows of InputDim
-// values) with the model's parameters and returns them (n rows of OutputDim,
-// owned by ws). The activations stay in ws for Backward.
+// Forward implements Model. An MLP has no batch statistics: training and
+// evaluation passes compute the same function.
 func (m *MLP) Forward(ws *Workspace, x []float32, n int) []float32 {
-	return m.ForwardWith(m.params, ws, x, n)
+	return m.forward(m.params, ws, x, n, false)
 }
 
-// ForwardWith is Forward with another parameter arena of the same layout
-// (an EMA copy, say).
-func (m *MLP) ForwardWith(params []float32, ws *Workspace, x []float32, n int) []float32 {
-	m.check(params, ws, n)
-	ws.n, ws.x, ws.noBackward = n, x, false
+// Infer implements Model (state is unused: an MLP has none).
+func (m *MLP) Infer(params, _ []float32, ws *Workspace, x []float32, n int) []float32 {
+	return m.forward(params, ws, x, n, true)
+}
+
+// forward computes the logits of n rows of x with params; the first layer
+// multiplies x as a sparse matrix when most of its values are zero.
+func (m *MLP) forward(params []float32, ws *Workspace, x []float32, n int, eval bool) []float32 {
+	b := m.check(params, ws, n)
+	ws.n, b.x, b.noBackward = n, x, eval
 	L := m.layers[0]
-	ws.sparse0 = sparse.ZeroFraction(x[:n*L.in], n, L.in, zeroSample) >= SparseThreshold
-	if ws.sparse0 {
-		if !ws.reserved {
+	b.sparse0 = sparse.ZeroFraction(x[:n*L.in], n, L.in, zeroSample) >= SparseThreshold
+	if b.sparse0 {
+		if !b.reserved {
 			// Room for a full batch of nonzeros once, so that batches
 			// denser than earlier ones allocate nothing.
-			ws.in0.Reserve(ws.capacity, ws.capacity*L.in)
-			ws.in0T.Reserve(L.in, ws.capacity*L.in)
-			ws.reserved = true
+			b.in0.Reserve(ws.capacity, ws.capacity*L.in)
+			b.in0T.Reserve(L.in, ws.capacity*L.in)
+			b.reserved = true
 		}
-		ws.in0.FromDense(x, n, L.in)
-		m.sparseLayer(params, ws, &ws.in0, 0, n)
+		b.in0.FromDense(x, n, L.in)
+		m.sparseLayer(params, b, &b.in0, 0, n)
 	} else {
-		m.denseLayer(params, ws, 0, x, n)
+		m.denseLayer(params, b, 0, x, n)
 	}
-	return m.rest(params, ws, n)
+	return m.rest(params, b, n)
 }
 
-// ForwardSparse computes the logits of rows r0..r0+n-1 of the sparse
-// matrix s (rows of InputDim values), like ForwardWith on their dense form
-// would, except that the first layer is always sparse: the harness keeps
-// its fixed evaluation sets in this form. The pass keeps no state for
-// Backward.
-func (m *MLP) ForwardSparse(params []float32, ws *Workspace, s *sparse.CSR, r0, n int) []float32 {
-	m.check(params, ws, n)
-	if s.Cols != m.InputDim() || r0+n > s.Rows {
-		panic(fmt.Sprintf("nn: sparse input of %d×%d for rows %d..%d of an MLP with %d inputs", s.Rows, s.Cols, r0, r0+n, m.InputDim()))
+// NewInputs implements Model: rows that are mostly zeros are kept sparse.
+func (m *MLP) NewInputs() *Inputs { return &Inputs{dim: m.InputDim(), allowSparse: true} }
+
+// InferInputs implements Model.
+func (m *MLP) InferInputs(params, _ []float32, ws *Workspace, in *Inputs, r0, n int) []float32 {
+	in.check(r0, n, m.InputDim())
+	if in.csr == nil {
+		return m.forward(params, ws, in.rowsDense(r0, n), n, true)
 	}
-	ws.n, ws.x, ws.noBackward, ws.sparse0 = n, nil, true, false
-	m.sparseLayer(params, ws, s, r0, n)
-	return m.rest(params, ws, n)
+	b := m.check(params, ws, n)
+	ws.n, b.x, b.noBackward, b.sparse0 = n, nil, true, false
+	m.sparseLayer(params, b, in.csr, r0, n)
+	return m.rest(params, b, n)
 }
 
-func (m *MLP) check(params []float32, ws *Workspace, n int) {
+// Features implements Model: the input of the last layer in the last
+// forward pass.
+func (m *MLP) Features(ws *Workspace) []float32 {
+	return m.LinearInput(ws, len(m.layers)-1)
+}
+
+func (m *MLP) check(params []float32, ws *Workspace, n int) *mlpBuffers {
+	if ws.mlp == nil {
+		panic("nn: an MLP given a workspace of another model")
+	}
 	if n > ws.capacity {
 		panic(fmt.Sprintf("nn: batch of %d exceeds workspace capacity %d", n, ws.capacity))
 	}
 	if len(params) != len(m.params) {
 		panic("nn: parameter arena of the wrong size")
 	}
+	return ws.mlp
 }
 
 // rest runs layers 1.. on the output of layer 0.
-func (m *MLP) rest(params []float32, ws *Workspace, n int) []float32 {
+func (m *MLP) rest(params []float32, b *mlpBuffers, n int) []float32 {
 	for l := 1; l < len(m.layers); l++ {
-		m.denseLayer(params, ws, l, ws.acts[l-1][:n*m.layers[l].in], n)
+		m.denseLayer(params, b, l, b.acts[l-1][:n*m.layers[l].in], n)
 	}
-	return ws.acts[len(m.layers)-1][:n*m.OutputDim()]
+	return b.acts[len(m.layers)-1][:n*m.OutputDim()]
 }
 
 // denseLayer computes layer l: out = X·W, then out += bias and the ReLU of
 // hidden layers in one parallel pass.
-func (m *MLP) denseLayer(params []float32, ws *Workspace, l int, in []float32, n int) {
+func (m *MLP) denseLayer(params []float32, b *mlpBuffers, l int, in []float32, n int) {
 	L := m.layers[l]
-	out := ws.acts[l][:n*L.out]
+	out := b.acts[l][:n*L.out]
 	m.eng.Sgemm(false, false, n, L.out, L.in, 1, in, L.in, params[L.w:L.w+L.in*L.out], L.out, 0, out, L.out)
 	m.job = job{out: out, ldo: L.out, rows: n, n: L.out, bias: params[L.b : L.b+L.out], relu: l+1 < len(m.layers)}
 	m.pool.Run(m.runEpilog)
@@ -252,9 +274,9 @@ func (m *MLP) epilogPhase(tid int) {
 
 // sparseLayer computes layer 0 from rows r0..r0+n-1 of s: bias + s·W and
 // the ReLU, fused, rows split over the pool.
-func (m *MLP) sparseLayer(params []float32, ws *Workspace, s *sparse.CSR, r0, n int) {
+func (m *MLP) sparseLayer(params []float32, b *mlpBuffers, s *sparse.CSR, r0, n int) {
 	L := m.layers[0]
-	m.job = job{out: ws.acts[0], ldo: L.out, csr: s, r0: r0, rows: n, w: params[L.w : L.w+L.in*L.out], ldw: L.out, n: L.out,
+	m.job = job{out: b.acts[0], ldo: L.out, csr: s, r0: r0, rows: n, w: params[L.w : L.w+L.in*L.out], ldw: L.out, n: L.out,
 		bias: params[L.b : L.b+L.out], relu: len(m.layers) > 1}
 	m.pool.Run(m.runMul)
 }
@@ -285,27 +307,31 @@ func (m *MLP) outerPhase(tid int) {
 // Backward accumulates into Grads the gradient of the loss whose gradient
 // with respect to the logits of the last Forward is in ws.LogitGrad().
 func (m *MLP) Backward(ws *Workspace) {
-	if ws.noBackward {
-		panic("nn: Backward after ForwardSparse")
+	b := ws.mlp
+	if b == nil {
+		panic("nn: an MLP given a workspace of another model")
 	}
-	if ws.grads == nil {
+	if b.noBackward {
+		panic("nn: Backward after an evaluation pass")
+	}
+	if b.grads == nil {
 		panic("nn: Backward without a loss gradient in LogitGrad")
 	}
 	n := ws.n
 	for l := len(m.layers) - 1; l >= 0; l-- {
 		L := m.layers[l]
-		d := ws.grads[l][:n*L.out]
-		in := ws.x
+		d := b.grads[l][:n*L.out]
+		in := b.x
 		if l > 0 {
-			in = ws.acts[l-1][:n*L.in]
+			in = b.acts[l-1][:n*L.in]
 		}
 		// dW += inᵀ·d ; db += column sums of d
-		if l == 0 && ws.sparse0 {
+		if l == 0 && b.sparse0 {
 			// dW = Xᵀ·d with X sparse: each row of dW (one input) is
 			// accumulated in registers over the samples where that input
 			// is nonzero; rows are split over the pool.
-			ws.in0.Transpose(&ws.in0T)
-			m.job = job{w: m.grads[L.w : L.w+L.in*L.out], ldw: L.out, csr: &ws.in0T, rows: L.in, d: d, ldd: L.out, n: L.out}
+			b.in0.Transpose(&b.in0T)
+			m.job = job{w: m.grads[L.w : L.w+L.in*L.out], ldw: L.out, csr: &b.in0T, rows: L.in, d: d, ldd: L.out, n: L.out}
 			m.pool.Run(m.runOuter)
 		} else {
 			m.eng.Sgemm(true, false, L.in, L.out, n, 1, in, L.in, d, L.out, 1, m.grads[L.w:L.w+L.in*L.out], L.out)
@@ -315,9 +341,9 @@ func (m *MLP) Backward(ws *Workspace) {
 			break
 		}
 		// d_in = d·Wᵀ, then through the ReLU of layer l-1.
-		dprev := ws.grads[l-1][:n*L.in]
+		dprev := b.grads[l-1][:n*L.in]
 		m.eng.Sgemm(false, true, n, L.in, L.out, 1, d, L.out, m.params[L.w:L.w+L.in*L.out], L.out, 0, dprev, L.in)
-		m.job = job{d: dprev, out: ws.acts[l-1][:n*L.in], rows: n, ldd: L.in}
+		m.job = job{d: dprev, out: b.acts[l-1][:n*L.in], rows: n, ldd: L.in}
 		m.pool.Run(m.runReLUBack)
 	}
 }

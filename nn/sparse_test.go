@@ -4,9 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/cleval/cleval/internal/par"
-	"github.com/cleval/cleval/internal/sparse"
 )
 
 // mnistLike returns n rows of 784 values, about 80 % zeros, like MNIST.
@@ -24,38 +21,42 @@ func mnistLike(rng *rand.Rand, n int) []float32 {
 // dense product on the same data (within float32 rounding).
 func TestSparseAndDenseForwardAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	m, _ := NewMLP([]int{784, 400, 400, 10}, nil, nil)
+	m, _ := NewMLP([]int{784, 400, 400, 10}, nil)
 	m.Init(rng)
 	x := mnistLike(rng, 33)
 	ws := m.NewWorkspace(33)
 	sp := append([]float32(nil), m.Forward(ws, x, 33)...)
-	if !ws.sparse0 {
+	if !ws.mlp.sparse0 {
 		t.Fatal("the sparse path was not taken")
 	}
 	// The dense path: the same computation through layer 0 as a GEMM.
 	wsd := m.NewWorkspace(33)
-	wsd.n, wsd.x = 33, x
-	m.denseLayer(m.params, wsd, 0, x, 33)
-	de := m.rest(m.params, wsd, 33)
+	wsd.n, wsd.mlp.x = 33, x
+	m.denseLayer(m.params, wsd.mlp, 0, x, 33)
+	de := m.rest(m.params, wsd.mlp, 33)
 	for i := range sp {
 		if d := math.Abs(float64(sp[i] - de[i])); d > 1e-4*(1+math.Abs(float64(de[i]))) {
 			t.Fatalf("logit %d: sparse %v, dense %v", i, sp[i], de[i])
 		}
 	}
-	// ForwardSparse on a CSR of the same rows gives the same bits as Forward.
-	var s sparse.CSR
+	// InferInputs on a sparse input set holding the same rows gives the
+	// same bits as Forward.
+	in := m.NewInputs()
 	pad := mnistLike(rng, 40)
 	copy(pad[7*784:], x) // rows 7..39 are x
-	s.FromDense(pad, 40, 784)
-	got := m.ForwardSparse(m.params, ws, &s, 7, 33)
+	in.Append(pad, 40)
+	if !in.Sparse() {
+		t.Fatal("MNIST-like rows not stored sparse")
+	}
+	got := m.InferInputs(m.params, nil, ws, in, 7, 33)
 	for i := range sp {
 		if math.Float32bits(got[i]) != math.Float32bits(sp[i]) {
-			t.Fatalf("logit %d: ForwardSparse %v, Forward %v", i, got[i], sp[i])
+			t.Fatalf("logit %d: InferInputs %v, Forward %v", i, got[i], sp[i])
 		}
 	}
 	defer func() {
 		if recover() == nil {
-			t.Error("Backward after ForwardSparse did not panic")
+			t.Error("Backward after an evaluation pass did not panic")
 		}
 	}()
 	m.Backward(ws)
@@ -65,10 +66,10 @@ func TestSparseAndDenseForwardAgree(t *testing.T) {
 // forward pass with pools of 1, 2 and 3 threads.
 func TestThreadCountDoesNotChangeBits(t *testing.T) {
 	run := func(threads int) (logits, grads []float32) {
-		pool := par.New(threads)
-		defer pool.Close()
+		c := NewCompute(threads)
+		defer c.Close()
 		rng := rand.New(rand.NewPCG(2, 2))
-		m, _ := NewMLP([]int{784, 48, 40, 10}, nil, pool)
+		m, _ := NewMLP([]int{784, 48, 40, 10}, c)
 		m.Init(rng)
 		x := mnistLike(rng, 29)
 		y := make([]int32, 29)
@@ -78,7 +79,7 @@ func TestThreadCountDoesNotChangeBits(t *testing.T) {
 		ws := m.NewWorkspace(29)
 		m.ZeroGrad()
 		out := m.Forward(ws, x, 29)
-		SoftmaxCE(out, 29, 10, y, nil, 1.0/29, ws.LogitGrad())
+		SoftmaxCE(out, 29, 10, y, SoftmaxMask{}, 1.0/29, ws.LogitGrad())
 		m.Backward(ws)
 		return append([]float32(nil), out...), append([]float32(nil), m.Grads()...)
 	}

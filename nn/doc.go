@@ -1,0 +1,25 @@
+// Package nn is cleval's small float32 neural-network engine: models over
+// one flat parameter arena, one gradient arena of the same layout and one
+// arena of non-parameter state (batch-norm running statistics), softmax
+// cross-entropy with class masks, and optimizers (SGD with PyTorch's
+// momentum and weight-decay semantics).
+//
+// A Model is built by name from a Spec (New; the architectures are listed
+// by Archs) on a Compute, which owns the worker threads and the engine of
+// the matrix products. Every choice of how to compute — thread count,
+// cleval's own GEMM, a sparse first layer for inputs that are mostly
+// zeros — stays inside the package: results never depend on the thread
+// count, and callers see only arenas, workspaces and input sets.
+//
+// Training passes (Forward, Backward) use the model's own arenas and may
+// update its state; evaluation passes (Infer, InferInputs) take the arenas
+// to use, so that variants (EMA models) and snapshots (a teacher, an
+// anchor) are evaluated with their own parameters and statistics without
+// being copied into the model.
+//
+// Activations live in a Workspace sized once for the largest batch, so a
+// training step or an evaluation allocates nothing. What some strategies
+// need beyond the Model interface is a small interface of its own, found
+// by type assertion: LinearLayers (the layers' inputs, for OWM),
+// SampleGradients (per-sample squared gradients, for EWC's Fisher).
+package nn
