@@ -109,7 +109,7 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 			r := newEvalRunner(ev, newEvalUnit(m), workers)
 			defer r.close()
-			a := []arenas{{m.Params(), m.State()}}
+			a := []arenas{{params: m.Params(), state: m.State()}}
 			tasks := ev.pointTasks(nil, 1, 1, 5)
 			eval := func() {
 				r.start(a, tasks)

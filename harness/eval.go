@@ -32,7 +32,8 @@ type evaluator struct {
 }
 
 // newEvaluator draws the subsets; fixed ones are stored as model m's
-// first layer reads them fastest (nn.Inputs).
+// first layer reads them fastest (nn.Inputs), or dense when m is nil
+// (models of several architectures read them).
 func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64, m nn.Model) *evaluator {
 	ev := &evaluator{stream: s, n: cfg.Size, rng: streams.NewRand(seed, streams.RandEvalSubset)}
 	ev.subsetKind = metrics.SubsetFixed
@@ -91,7 +92,11 @@ func (ev *evaluator) gatherFixed(m nn.Model) {
 	d := ev.stream.InputDim
 	total := ev.off[len(ev.stream.Experiences)]
 	buf := make([]float32, min(gatherRows, total)*d)
-	ev.in = m.NewInputs()
+	if m != nil {
+		ev.in = m.NewInputs()
+	} else {
+		ev.in = nn.NewDenseInputs(d)
+	}
 	ev.in.Grow(total)
 	for i, e := range ev.stream.Experiences {
 		src := ev.source(e)
@@ -196,24 +201,31 @@ func (ev *evaluator) matrixTasks(dst []evalTask, nv int) []evalTask {
 	return dst
 }
 
-// evalUnit is what one thread needs to run evaluation tasks: a model (its
-// engine decides the thread count) and its own buffers.
+// evalUnit is what one thread needs to run evaluation tasks: a model of
+// every evaluated architecture (their engines decide the thread count) and
+// its own buffers.
 type evalUnit struct {
-	model   nn.Model
-	ws      *nn.Workspace
+	models  []nn.Model // models[a] has architecture a (0: the live model's)
+	ws      []*nn.Workspace
 	x       []float32
 	y       []int32
 	scratch []int32
 }
 
-func newEvalUnit(m nn.Model) *evalUnit {
-	return &evalUnit{model: m, ws: m.NewWorkspace(taskRows), x: make([]float32, taskRows*m.InputDim()), y: make([]int32, taskRows)}
+func newEvalUnit(models ...nn.Model) *evalUnit {
+	u := &evalUnit{models: models, x: make([]float32, taskRows*models[0].InputDim()), y: make([]int32, taskRows)}
+	for _, m := range models {
+		u.ws = append(u.ws, m.NewWorkspace(taskRows))
+	}
+	return u
 }
 
 // runTask computes one task with unit u.
-func (ev *evaluator) runTask(u *evalUnit, params, state []float32, tk evalTask) taskResult {
+func (ev *evaluator) runTask(u *evalUnit, a arenas, tk evalTask) taskResult {
 	d := ev.stream.InputDim
-	C := u.model.OutputDim()
+	m, ws := u.models[a.arch], u.ws[a.arch]
+	params, state := a.params, a.state
+	C := m.OutputDim()
 	n := tk.r1 - tk.r0
 	e := ev.stream.Experiences[tk.k-1]
 	mask := ev.stream.Mask(e.Task)
@@ -222,13 +234,13 @@ func (ev *evaluator) runTask(u *evalUnit, params, state []float32, tk evalTask) 
 	switch {
 	case tk.full:
 		u.scratch = e.Test.Gather(u.x[:n*d], u.y[:n], ev.seq[tk.r0:tk.r1], u.scratch)
-		logits = u.model.Infer(params, state, u.ws, u.x[:n*d], n)
+		logits = m.Infer(params, state, ws, u.x[:n*d], n)
 		y = u.y[:n]
 	case ev.in != nil:
-		logits = u.model.InferInputs(params, state, u.ws, ev.in, tk.r0, n)
+		logits = m.InferInputs(params, state, ws, ev.in, tk.r0, n)
 		y = ev.y[tk.r0:tk.r1]
 	default:
-		logits = u.model.Infer(params, state, u.ws, ev.x[tk.r0*d:tk.r1*d], n)
+		logits = m.Infer(params, state, ws, ev.x[tk.r0*d:tk.r1*d], n)
 		y = ev.y[tk.r0:tk.r1]
 	}
 	loss, correct := nn.SoftmaxCE(logits, n, C, y, nn.SoftmaxMask{Mask: mask}, 0, nil)

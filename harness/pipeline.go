@@ -46,8 +46,12 @@ func newEvalRunner(ev *evaluator, caller *evalUnit, workers []*evalUnit) *evalRu
 	return r
 }
 
-// arenas are the parameters and state of one evaluated model.
-type arenas struct{ params, state []float32 }
+// arenas are the parameters and state of one evaluated model, of
+// architecture arch (an index into the units' models).
+type arenas struct {
+	params, state []float32
+	arch          int
+}
 
 // start hands the tasks to the workers; a[t.v] holds task t's arenas.
 // The slices must stay unchanged until finish returns.
@@ -82,8 +86,7 @@ func (r *evalRunner) work(u *evalUnit) {
 			return
 		}
 		t := r.tasks[i]
-		a := r.arenas[t.v]
-		r.res[i] = r.ev.runTask(u, a.params, a.state, t)
+		r.res[i] = r.ev.runTask(u, r.arenas[t.v], t)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -121,39 +122,20 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 			c.Close()
 		}
 	}()
-	newModel := func(threads int) (nn.Model, error) {
+	newModel := func(spec nn.Spec, threads int) (nn.Model, error) {
 		c := nn.NewCompute(threads)
 		computes = append(computes, c)
-		m, err := nn.New(cfg.ModelSpec(s), c)
+		m, err := nn.New(spec, c)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 		return m, nil
 	}
-	model, err := newModel(trainThreads)
+	model, err := newModel(cfg.ModelSpec(s), trainThreads)
 	if err != nil {
 		return Result{}, err
 	}
 	model.Init(streams.NewRand(cfg.Seed, streams.RandInit))
-	// Evaluation units: in line, the live model itself; pipelined, one
-	// single-threaded model per evaluation worker (threads/2 of them) and
-	// one for the driver, which helps once its update is done.
-	caller := model
-	var workers []*evalUnit
-	if pipelined {
-		if trainThreads > 1 {
-			if caller, err = newModel(1); err != nil {
-				return Result{}, err
-			}
-		}
-		for range threads / 2 {
-			m, err := newModel(1)
-			if err != nil {
-				return Result{}, err
-			}
-			workers = append(workers, newEvalUnit(m))
-		}
-	}
 	sctx := &strategies.Context{
 		Model:     model,
 		Optimizer: nn.NewSGD(cfg.Optimizer, len(model.Params())),
@@ -164,14 +146,69 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if err := strat.Setup(sctx); err != nil {
 		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)
 	}
-	ev := newEvaluator(s, &cfg.Eval, cfg.Seed, model)
 	variants := []string{metrics.VariantLive}
 	vp, _ := strat.(strategies.VariantProvider)
+	archs := []nn.Spec{model.Spec()} // the architectures evaluated
+	var variantArch []int
 	if vp != nil {
 		for _, v := range vp.Variants() {
 			variants = append(variants, v.Name)
+			a := 0
+			if v.Spec != nil {
+				a = slices.IndexFunc(archs, func(sp nn.Spec) bool { return reflect.DeepEqual(sp, *v.Spec) })
+				if a < 0 {
+					a = len(archs)
+					archs = append(archs, *v.Spec)
+				}
+			}
+			variantArch = append(variantArch, a)
 		}
 	}
+	// Evaluation units: in line, the live model itself; pipelined, one
+	// single-threaded model per evaluation worker (threads/2 of them) and
+	// one for the driver, which helps once its update is done. Each unit
+	// has a model of every evaluated architecture.
+	unit := func(live nn.Model, threads int) (*evalUnit, error) {
+		models := []nn.Model{live}
+		for _, spec := range archs[1:] {
+			m, err := newModel(spec, threads)
+			if err != nil {
+				return nil, err
+			}
+			models = append(models, m)
+		}
+		return newEvalUnit(models...), nil
+	}
+	caller, workers := model, []*evalUnit(nil)
+	callerThreads := trainThreads
+	if pipelined {
+		callerThreads = 1
+		if trainThreads > 1 {
+			if caller, err = newModel(archs[0], 1); err != nil {
+				return Result{}, err
+			}
+		}
+		for range threads / 2 {
+			m, err := newModel(archs[0], 1)
+			if err != nil {
+				return Result{}, err
+			}
+			u, err := unit(m, 1)
+			if err != nil {
+				return Result{}, err
+			}
+			workers = append(workers, u)
+		}
+	}
+	callerUnit, err := unit(caller, callerThreads)
+	if err != nil {
+		return Result{}, err
+	}
+	inputsOf := model
+	if len(archs) > 1 {
+		inputsOf = nil // dense rows, read by every architecture
+	}
+	ev := newEvaluator(s, &cfg.Eval, cfg.Seed, inputsOf)
 	info := metrics.RunInfo{
 		Key:            cfg.Key(),
 		Preset:         cfg.Preset,
@@ -193,8 +230,8 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	if err := rec.Begin(info); err != nil {
 		return Result{}, err
 	}
-	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, sctx: sctx, ev: ev, model: model, pipelined: pipelined}
-	d.runner = newEvalRunner(ev, newEvalUnit(caller), workers)
+	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, variantArch: variantArch, sctx: sctx, ev: ev, model: model, pipelined: pipelined}
+	d.runner = newEvalRunner(ev, callerUnit, workers)
 	defer d.runner.close()
 	// Setup leaves garbage (gathered evaluation sets, decoded files) and
 	// the loop allocates nothing, so no collection would ever reclaim it:
@@ -218,12 +255,15 @@ type driver struct {
 	rec   Recorder
 	strat strategies.Strategy
 	vp    strategies.VariantProvider
-	sctx  *strategies.Context
-	ev    *evaluator
-	model nn.Model
-	recs  []metrics.EvalRecord
-	mrecs []metrics.MatrixRecord
-	prog  Progress
+	// variantArch[i] is the architecture of variant i (an index into the
+	// evaluation units' models).
+	variantArch []int
+	sctx        *strategies.Context
+	ev          *evaluator
+	model       nn.Model
+	recs        []metrics.EvalRecord
+	mrecs       []metrics.MatrixRecord
+	prog        Progress
 
 	runner    *evalRunner
 	pipelined bool // points are evaluated while the next update trains
@@ -421,11 +461,11 @@ func (d *driver) point(t, c int, end bool) error {
 // runs while training goes on.
 func (d *driver) setArenas(copies bool) {
 	d.names = append(d.names[:0], metrics.VariantLive)
-	d.arenas = append(d.arenas[:0], arenas{d.model.Params(), d.model.State()})
+	d.arenas = append(d.arenas[:0], arenas{params: d.model.Params(), state: d.model.State()})
 	if d.vp != nil {
-		for _, v := range d.vp.Variants() {
+		for i, v := range d.vp.Variants() {
 			d.names = append(d.names, v.Name)
-			d.arenas = append(d.arenas, arenas{v.Params, v.State})
+			d.arenas = append(d.arenas, arenas{params: v.Params, state: v.State, arch: d.variantArch[i]})
 		}
 	}
 	if !copies {
@@ -437,7 +477,7 @@ func (d *driver) setArenas(copies bool) {
 	for i, a := range d.arenas {
 		d.snap[2*i] = append(d.snap[2*i][:0], a.params...)
 		d.snap[2*i+1] = append(d.snap[2*i+1][:0], a.state...)
-		d.arenas[i] = arenas{d.snap[2*i], d.snap[2*i+1]}
+		d.arenas[i] = arenas{params: d.snap[2*i], state: d.snap[2*i+1], arch: a.arch}
 	}
 }
 

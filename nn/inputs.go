@@ -20,6 +20,10 @@ type Inputs struct {
 	csr         *sparse.CSR
 }
 
+// NewDenseInputs returns an empty set of rows of dim values kept dense,
+// which every model reads.
+func NewDenseInputs(dim int) *Inputs { return &Inputs{dim: dim} }
+
 // zeroSampleInputs is the number of values the first Append inspects to
 // choose the form.
 const zeroSampleInputs = 1 << 16

@@ -81,8 +81,8 @@ func (Base) BeforeExperience(*Context, *streams.Experience) error { return nil }
 // AfterExperience implements Strategy.
 func (Base) AfterExperience(*Context, *streams.Experience) error { return nil }
 
-// Variant is an extra model to evaluate: the same architecture as the live
-// model with other arenas.
+// Variant is an extra model to evaluate: by default the same architecture
+// as the live model with other arenas.
 type Variant struct {
 	// Name is recorded with every evaluation, e.g. "ema0.99"; "live" is
 	// reserved.
@@ -93,6 +93,10 @@ type Variant struct {
 	// has no state): the batch-norm statistics the variant is evaluated
 	// with.
 	State []float32
+	// Spec, when not nil, is the variant's own architecture (a second
+	// network of another shape); Params and State then have its layouts.
+	// It must stay the same for the whole run.
+	Spec *nn.Spec
 }
 
 // VariantProvider is implemented by strategies that keep models to be

@@ -15,7 +15,6 @@ func TestProperties(t *testing.T) {
 	for _, scen := range []streams.Scenario{streams.ClassIncremental, streams.TaskIncremental} {
 		for _, c := range cases {
 			t.Run(string(scen)+"/"+c.name, func(t *testing.T) {
-				t.Parallel()
 				strategytest.Check(t, c.strategy, c.params, strategytest.Options{Scenario: scen, Experiences: 3, Classes: 6})
 			})
 		}

@@ -25,6 +25,8 @@ import (
 //     model's layouts;
 //   - composes: wrapped in a wrapper with a gradient hook, every update
 //     it makes runs the hook (so wrappers such as agem act on it).
+//
+// Check measures allocations, so it must not run in a parallel test.
 func Check(t *testing.T, name, params string, o Options) {
 	t.Helper()
 	t.Run("deterministic", func(t *testing.T) {

@@ -1,0 +1,82 @@
+package harness
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cleval/cleval/nn"
+	"github.com/cleval/cleval/strategies"
+)
+
+// otherArch trains like naive and keeps a second network of another shape
+// (a wider MLP, trained on nothing) as a variant with its own Spec.
+type otherArch struct {
+	strategies.Wrapper
+	spec  nn.Spec
+	model nn.Model
+}
+
+func (o *otherArch) Setup(ctx *strategies.Context) error {
+	o.spec = ctx.Model.Spec()
+	o.spec.Hidden = []int{7, 5}
+	m, err := nn.New(o.spec, nil)
+	if err != nil {
+		return err
+	}
+	m.Init(rand.New(rand.NewPCG(1, 1)))
+	o.model = m
+	return o.Init(ctx, nil)
+}
+
+func (o *otherArch) Variants() []strategies.Variant {
+	return []strategies.Variant{{Name: "other", Params: o.model.Params(), State: o.model.State(), Spec: &o.spec}}
+}
+
+// TestVariantOfAnotherArchitecture: a variant with its own Spec is
+// evaluated with a model of that architecture, in line and pipelined
+// alike, and its records are exactly that model's accuracy.
+func TestVariantOfAnotherArchitecture(t *testing.T) {
+	for _, threads := range []int{1, 3} {
+		cfg := synthConfig("naive")
+		cfg.Experiences = 2
+		if _, err := cfg.Resolve(); err != nil {
+			t.Fatal(err)
+		}
+		naive, err := strategies.Resolve("naive", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strat := &otherArch{Wrapper: strategies.Wrap("other-arch", "naive", naive.Strategy)}
+		s, err := testData.Stream(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &memRecorder{}
+		if _, err := Run(context.Background(), Spec{Config: cfg, Strategy: strat, Stream: s, Threads: threads}, rec); err != nil {
+			t.Fatal(err)
+		}
+		// The expected accuracy of the untrained variant on experience 1's
+		// evaluation subset, computed directly.
+		ev := newEvaluator(s, &cfg.Eval, cfg.Seed, nil)
+		n := ev.size(1)
+		x := make([]float32, n*s.InputDim)
+		y := make([]int32, n)
+		s.Experiences[0].Test.Gather(x, y, ev.pos[0], nil)
+		ws := strat.model.NewWorkspace(n)
+		logits := strat.model.Infer(strat.model.Params(), nil, ws, x, n)
+		_, want := nn.SoftmaxCE(logits, n, s.NumClasses, y, nn.SoftmaxMask{Mask: s.Mask(s.Experiences[0].Task)}, 0, nil)
+		found := 0
+		for _, r := range rec.evals {
+			if r.Variant == "other" && r.Evaluated == 1 {
+				found++
+				if r.Correct != want {
+					t.Fatalf("threads %d: t=%d: %d correct, want %d", threads, r.Iteration, r.Correct, want)
+				}
+			}
+		}
+		if found == 0 {
+			t.Fatalf("threads %d: no records of the variant", threads)
+		}
+	}
+}
