@@ -65,8 +65,23 @@ type Config struct {
 	// Data is the user's own data set (a CSV, Parquet or Arrow table, or an
 	// IDX directory) for the generators split, permuted, rotated and tasks.
 	Data *datasets.Source `json:"data,omitempty"`
-	// Hidden are the hidden-layer sizes of the MLP, each >= 1.
+	// Model is the architecture trained (nn.Archs): "mlp" (the default
+	// when empty), "cnn" or "resnet18r".
+	Model string `json:"model,omitempty"`
+	// Hidden are the hidden-layer sizes of the MLP, each >= 1; empty for
+	// other models.
 	Hidden []int `json:"hidden"`
+	// NF is the base width of resnet18r (the channels of its first stage),
+	// >= 1; 0 means 20. Only for resnet18r.
+	NF int `json:"nf,omitempty"`
+	// BatchNorm is how batch normalisation computes batch statistics
+	// during an update that trains on several segments of rows (new and
+	// replayed samples): "separate" (the default when empty: each segment
+	// normalised by its own statistics, the running statistics updated
+	// once per segment — the PyTorch code that forwards the new and the
+	// replayed batch separately) or "joint" (one forward pass over the
+	// concatenated batch). Models without batch normalisation ignore it.
+	BatchNorm string `json:"batch_norm,omitempty"`
 	// Strategy is a registered strategy name; StrategyParams its parameters
 	// as a JSON object (resolved: every parameter with its value).
 	Strategy       string          `json:"strategy"`
@@ -161,6 +176,11 @@ type EvalConfig struct {
 	// Experiences is "seen" (experiences up to the one being trained, plus
 	// the next one at each experience end) or "all".
 	Experiences string `json:"experiences"`
+	// TestSize, when not 0, evaluates the accuracy matrix on a seeded
+	// subset of TestSize samples of each experience's test split (all of
+	// it when the split is smaller), drawn once per run; 0 means the whole
+	// split.
+	TestSize int `json:"test_size,omitempty"`
 	// ValidationFraction is the fraction of each experience's training
 	// samples held out (stratified by class) with Subset "validation", in
 	// (0, 1); Validate sets 0 to 0.05 (the online CL survey's 5 %).
@@ -195,13 +215,8 @@ func (c *Config) Validate() error {
 	if err := c.validateStream(); err != nil {
 		return err
 	}
-	if len(c.Hidden) == 0 {
-		return invalid("hidden: at least one hidden layer is needed")
-	}
-	for _, h := range c.Hidden {
-		if h < 1 {
-			return invalid("hidden %v: layer sizes must be >= 1", c.Hidden)
-		}
+	if err := c.validateModel(); err != nil {
+		return err
 	}
 	if err := c.Optimizer.Validate(); err != nil {
 		return invalid("optimizer: %v", strings.TrimPrefix(err.Error(), "nn: "))
@@ -220,6 +235,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Eval.Size < 1 {
 		return invalid("eval.size %d: must be >= 1", c.Eval.Size)
+	}
+	if c.Eval.TestSize < 0 {
+		return invalid("eval.test_size %d: must be >= 1 (0 for the whole test split)", c.Eval.TestSize)
 	}
 	switch c.Eval.Subset {
 	case SubsetFixed, SubsetResampled:
@@ -241,17 +259,24 @@ func (c *Config) Validate() error {
 	default:
 		return invalid("eval.experiences %q: must be seen or all", c.Eval.Experiences)
 	}
-	if _, err := strategies.Resolve(c.Strategy, c.StrategyParams); err != nil {
+	r, err := strategies.Resolve(c.Strategy, c.StrategyParams)
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if mc, ok := r.Strategy.(strategies.ModelChecker); ok {
+		if err := mc.CheckModel(c.ModelName()); err != nil {
+			return fmt.Errorf("%w: strategy %s: %v", ErrInvalid, c.Strategy, err)
+		}
 	}
 	return nil
 }
 
 // Resolve validates c, builds the strategy it names, and replaces
 // StrategyParams by the strategy's resolved parameters (every parameter
-// with its value, those of wrapped strategies included): the form recorded
-// with the run and hashed into its key. The strategy it returns serves one
-// run (Spec.Strategy).
+// with its value, those of wrapped strategies included) and the model's
+// default width by its value (nf): the form recorded with the run and
+// hashed into its key. The strategy it returns serves one run
+// (Spec.Strategy).
 func (c *Config) Resolve() (strategies.Strategy, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -261,12 +286,70 @@ func (c *Config) Resolve() (strategies.Strategy, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c.StrategyParams = r.Params
+	if c.ModelName() == "resnet18r" && c.NF == 0 {
+		c.NF = DefaultNF
+	}
 	return r.Strategy, nil
+}
+
+// DefaultNF is resnet18r's width when Config.NF is 0.
+const DefaultNF = 20
+
+// Batch-norm modes (Config.BatchNorm).
+const (
+	BatchNormSeparate = "separate"
+	BatchNormJoint    = "joint"
+)
+
+// ModelName returns the architecture, "mlp" when Model is empty.
+func (c *Config) ModelName() string {
+	if c.Model == "" {
+		return "mlp"
+	}
+	return c.Model
+}
+
+// validateModel checks the model fields: a known architecture and only the
+// fields it uses.
+func (c *Config) validateModel() error {
+	known := false
+	var names []string
+	for _, a := range nn.Archs() {
+		known = known || a.Name == c.ModelName()
+		names = append(names, a.Name)
+	}
+	if !known {
+		return invalid("model %q: must be one of %s", c.Model, strings.Join(names, ", "))
+	}
+	if c.ModelName() == "mlp" {
+		if len(c.Hidden) == 0 {
+			return invalid("hidden: at least one hidden layer is needed")
+		}
+		for _, h := range c.Hidden {
+			if h < 1 {
+				return invalid("hidden %v: layer sizes must be >= 1", c.Hidden)
+			}
+		}
+	} else if len(c.Hidden) > 0 {
+		return invalid("hidden %v: only the mlp model has hidden layers, not %s", c.Hidden, c.Model)
+	}
+	switch {
+	case c.NF < 0:
+		return invalid("nf %d: must be >= 1 (0 for 20)", c.NF)
+	case c.NF != 0 && c.ModelName() != "resnet18r":
+		return invalid("nf %d: only the resnet18r model has a width, not %s", c.NF, c.ModelName())
+	}
+	switch c.BatchNorm {
+	case "", BatchNormSeparate, BatchNormJoint:
+	default:
+		return invalid("batch_norm %q: must be %s or %s", c.BatchNorm, BatchNormSeparate, BatchNormJoint)
+	}
+	return nil
 }
 
 // ModelSpec returns the model the configuration trains on stream s.
 func (c *Config) ModelSpec(s *streams.Stream) nn.Spec {
-	return nn.Spec{Arch: "mlp", Input: nn.Flat(s.InputDim), Classes: s.NumClasses, Hidden: c.Hidden}
+	return nn.Spec{Arch: c.ModelName(), Input: nn.Flat(s.InputDim), Classes: s.NumClasses, Hidden: c.Hidden}
 }
 
 // Key identifies a resolved configuration and its seed together with the

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"math/rand/v2"
+	"slices"
 
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/nn"
@@ -28,7 +29,10 @@ type evaluator struct {
 	y          []int32
 	scratch    []int32
 	all        [][]int32 // 0..len(Test)-1 per experience, for resampling
-	seq        []int32   // 0, 1, 2, ... for whole-split evaluation
+	// test[k-1] are the positions in experience k's test split that the
+	// accuracy matrix evaluates: all of them, or a seeded subset
+	// (EvalConfig.TestSize), in increasing order.
+	test [][]int32
 }
 
 // newEvaluator draws the subsets; fixed ones are stored as model m's
@@ -70,16 +74,30 @@ func newEvaluator(s *streams.Stream, cfg *EvalConfig, seed uint64, m nn.Model) *
 		}
 		ev.gatherFixed(m)
 	}
-	maxTest := 0
+	rng := streams.NewRand(seed, randTestSubset)
 	for _, e := range s.Experiences {
-		maxTest = max(maxTest, e.Test.Len())
-	}
-	ev.seq = make([]int32, maxTest)
-	for i := range ev.seq {
-		ev.seq[i] = int32(i)
+		n := e.Test.Len()
+		pos := make([]int32, n)
+		for j := range pos {
+			pos[j] = int32(j)
+		}
+		if k := cfg.TestSize; k > 0 && k < n {
+			for j := range k {
+				r := j + rng.IntN(n-j)
+				pos[j], pos[r] = pos[r], pos[j]
+			}
+			pos = pos[:k]
+			slices.Sort(pos)
+		}
+		ev.test = append(ev.test, pos)
 	}
 	return ev
 }
+
+// randTestSubset is the random stream of the accuracy matrix's test
+// subsets (EvalConfig.TestSize); the harness's own streams are numbered
+// from 100, apart from those of package streams.
+const randTestSubset uint64 = 100
 
 // gatherRows is how many rows of the fixed subsets are converted to
 // float32 at a time.
@@ -188,11 +206,11 @@ func (ev *evaluator) pointTasks(dst []evalTask, nv, lo, hi int) []evalTask {
 }
 
 // matrixTasks appends the tasks of a row of the accuracy matrix: every
-// experience's whole test split, for nv parameter arenas.
+// experience's test split (or its seeded subset), for nv arenas.
 func (ev *evaluator) matrixTasks(dst []evalTask, nv int) []evalTask {
 	for v := range nv {
 		for _, e := range ev.stream.Experiences {
-			n := e.Test.Len()
+			n := len(ev.test[e.ID-1])
 			for p0 := 0; p0 < n; p0 += taskRows {
 				dst = append(dst, evalTask{v: v, k: e.ID, r0: p0, r1: min(p0+taskRows, n), full: true})
 			}
@@ -233,7 +251,7 @@ func (ev *evaluator) runTask(u *evalUnit, a arenas, tk evalTask) taskResult {
 	var y []int32
 	switch {
 	case tk.full:
-		u.scratch = e.Test.Gather(u.x[:n*d], u.y[:n], ev.seq[tk.r0:tk.r1], u.scratch)
+		u.scratch = e.Test.Gather(u.x[:n*d], u.y[:n], ev.test[tk.k-1][tk.r0:tk.r1], u.scratch)
 		logits = m.Infer(params, state, ws, u.x[:n*d], n)
 		y = u.y[:n]
 	case ev.in != nil:

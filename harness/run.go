@@ -137,11 +137,12 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	}
 	model.Init(streams.NewRand(cfg.Seed, streams.RandInit))
 	sctx := &strategies.Context{
-		Model:     model,
-		Optimizer: nn.NewSGD(cfg.Optimizer, len(model.Params())),
-		Rand:      streams.NewRand(cfg.Seed, streams.RandStrategy),
-		Stream:    s,
-		BatchSize: cfg.BatchSize,
+		Model:          model,
+		Optimizer:      nn.NewSGD(cfg.Optimizer, len(model.Params())),
+		Rand:           streams.NewRand(cfg.Seed, streams.RandStrategy),
+		Stream:         s,
+		BatchSize:      cfg.BatchSize,
+		JointBatchNorm: cfg.BatchNorm == BatchNormJoint,
 	}
 	if err := strat.Setup(sctx); err != nil {
 		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)

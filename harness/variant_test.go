@@ -80,3 +80,37 @@ func TestVariantOfAnotherArchitecture(t *testing.T) {
 		}
 	}
 }
+
+// TestMatrixTestSubset: with eval.test_size the accuracy matrix counts a
+// seeded subset of each test split, the same subset at every row and in
+// every run of the seed; without it the whole split.
+func TestMatrixTestSubset(t *testing.T) {
+	run := func(testSize int) *memRecorder {
+		cfg := synthConfig("naive")
+		cfg.Experiences = 3
+		cfg.Eval.TestSize = testSize
+		rec, _, err := runConfig(t, context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	full, a, b := run(0), run(7), run(7)
+	for i, r := range a.matrix {
+		if r.Total != 7 {
+			t.Fatalf("row %d col %d: %d samples, want 7", r.Row, r.Col, r.Total)
+		}
+		if b.matrix[i] != r {
+			t.Fatalf("two runs of the seed differ: %+v vs %+v", r, b.matrix[i])
+		}
+		if full.matrix[i].Total <= 7 {
+			t.Fatalf("the whole split has %d samples", full.matrix[i].Total)
+		}
+	}
+	// The continual-evaluation records do not depend on the matrix subset.
+	for i, r := range a.evals {
+		if full.evals[i] != r {
+			t.Fatalf("evaluation record %d changed with test_size: %+v vs %+v", i, r, full.evals[i])
+		}
+	}
+}

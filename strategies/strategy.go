@@ -63,6 +63,11 @@ type Context struct {
 	// ExperienceIterations is the number of updates the driver makes in
 	// the current experience, 0 when the driver does not say.
 	ExperienceIterations int
+	// JointBatchNorm makes batch normalisation compute its batch
+	// statistics over all the segments of an update at once; by default
+	// each segment (the new batch, the replayed one) is normalised by its
+	// own, as if forwarded separately (see WeightedStep).
+	JointBatchNorm bool
 	// Hooks are installed by wrapper strategies for the strategy they
 	// wrap (see Hooks and Wrapper); the driver's Context has none.
 	Hooks Hooks
@@ -104,4 +109,13 @@ type Variant struct {
 // point; the returned arenas are read, not kept.
 type VariantProvider interface {
 	Variants() []Variant
+}
+
+// ModelChecker is implemented by strategies that work on some models only:
+// CheckModel says why the architecture arch (an nn.Spec's Arch) does not
+// suit the strategy, or returns nil. The harness calls it when it
+// validates a configuration, before anything runs. Wrappers forward it to
+// the strategy they wrap.
+type ModelChecker interface {
+	CheckModel(arch string) error
 }

@@ -53,10 +53,16 @@ func (s *Segment) softmaxMask() nn.SoftmaxMask {
 // gradient hooks add to the loss (a distillation term, a penalty) is
 // included in the returned loss. Strategies that update through
 // WeightedStep therefore compose with every wrapper.
+//
+// In models with batch normalisation each segment is normalised by its own
+// batch statistics (as if the segments were forwarded one after the
+// other, as PyTorch code that forwards the new and the replayed samples
+// separately does), unless ctx.JointBatchNorm asks for one pass over the
+// concatenated rows.
 func WeightedStep(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs ...Segment) float64 {
 	var loss float64
 	if ctx.Hooks.empty() {
-		loss = WeightedGrad(ctx.Model, ws, x, y, segs...)
+		loss = weightedGrad(ctx.Model, ws, x, y, segs, ctx.JointBatchNorm)
 	} else {
 		loss = hookedGrad(ctx, ws, x, y, segs)
 	}
@@ -72,9 +78,13 @@ func Finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // WeightedGrad is WeightedStep without the update and without hooks: it
 // leaves the gradient of the weighted loss in m.Grads() (overwritten, not
-// accumulated).
+// accumulated). Each segment is a batch-normalisation group of its own.
 func WeightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs ...Segment) float64 {
-	n := setGroups(ws, segs)
+	return weightedGrad(m, ws, x, y, segs, false)
+}
+
+func weightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs []Segment, joint bool) float64 {
+	n := setGroups(ws, segs, joint)
 	logits := m.Forward(ws, x, n)
 	loss := segmentLoss(logits, m.OutputDim(), y, segs, ws.LogitGrad())
 	if !Finite(loss) {
@@ -86,13 +96,16 @@ func WeightedGrad(m nn.Model, ws *nn.Workspace, x []float32, y []int32, segs ...
 }
 
 // setGroups makes every segment a group of its own for batch statistics
-// (as if each were forwarded separately) and returns the number of rows.
-func setGroups(ws *nn.Workspace, segs []Segment) int {
+// (as if each were forwarded separately), or the whole batch one group
+// when joint is set, and returns the number of rows.
+func setGroups(ws *nn.Workspace, segs []Segment, joint bool) int {
 	n := 0
 	ws.SetGroups()
 	for _, s := range segs {
 		if s.N > 0 {
-			ws.AddGroup(s.N)
+			if !joint {
+				ws.AddGroup(s.N)
+			}
 			n += s.N
 		}
 	}
@@ -127,7 +140,7 @@ func hookedGrad(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs []S
 			sh.HookSegment(ctx, &sc.segs[i])
 		}
 	}
-	n := setGroups(ws, sc.segs)
+	n := setGroups(ws, sc.segs, ctx.JointBatchNorm)
 	m := ctx.Model
 	C := m.OutputDim()
 	logits := m.Forward(ws, x, n)

@@ -137,6 +137,14 @@ func (w *Wrapper) AfterExperience(ctx *Context, exp *streams.Experience) error {
 	return w.Inner.AfterExperience(w.Child(ctx), exp)
 }
 
+// CheckModel forwards to the inner strategy when it is a ModelChecker.
+func (w *Wrapper) CheckModel(arch string) error {
+	if mc, ok := w.Inner.(ModelChecker); ok {
+		return mc.CheckModel(arch)
+	}
+	return nil
+}
+
 // Variants returns the inner strategy's variants (nil when it has none),
 // so that a wrapper around an EMA keeps its models evaluated.
 func (w *Wrapper) Variants() []Variant {

@@ -17,6 +17,14 @@
 // metric exists for each. The arithmetic is float32, element by element:
 // e = float32(λ)·e + float32(1−λ)·θ.
 //
+// Models with batch normalisation have running statistics besides their
+// parameters (nn.Model.State). By default (state "average") each EMA model
+// averages them with the same decay as its parameters, after every update,
+// so that an EMA model is evaluated with statistics that match its
+// averaged weights (as weight-averaging code that averages the whole state
+// of a model does); with state "live" it is evaluated with the live
+// model's current running statistics instead.
+//
 // Composition: {"base": "er", "base_params": {...}, "decays": [0.99,
 // 0.999]}. Any strategy can be wrapped, including other wrappers; variants
 // of the wrapped strategy are evaluated too (their names must differ).
@@ -40,7 +48,16 @@ type Config struct {
 	// WarmupDecay caps the decays during the first experience, in [0, 1].
 	// Default 0.9; 1 disables the warm-up.
 	WarmupDecay float64 `json:"warmup_decay" doc:"decay cap during the first experience, in [0, 1]; 1 = no warm-up"`
+	// State is what an EMA model's batch-norm statistics are: "average"
+	// (the default when empty) or "live".
+	State string `json:"state,omitempty" doc:"batch-norm statistics of the EMA models: average (averaged like the weights; the default when empty) | live (the live model's)"`
 }
+
+// EMA model states (Config.State).
+const (
+	StateAverage = "average"
+	StateLive    = "live"
+)
 
 // Validate implements strategies.Validator.
 func (c *Config) Validate() error {
@@ -54,6 +71,11 @@ func (c *Config) Validate() error {
 		if slices.Contains(c.Decays[:i], d) {
 			return fmt.Errorf("decays: %v listed twice", d)
 		}
+	}
+	switch c.State {
+	case "", StateAverage, StateLive:
+	default:
+		return fmt.Errorf("state %q: must be %s or %s", c.State, StateAverage, StateLive)
 	}
 	if !(c.WarmupDecay >= 0 && c.WarmupDecay <= 1) {
 		return fmt.Errorf("warmup_decay %v: must be in [0, 1]", c.WarmupDecay)
@@ -69,6 +91,7 @@ type EMA struct {
 	strategies.Wrapper
 	cfg    Config
 	arenas [][]float32
+	states [][]float32 // EMA of the model state ("average")
 	own    []strategies.Variant
 	out    []strategies.Variant
 }
@@ -107,12 +130,17 @@ func (s *EMA) Setup(ctx *strategies.Context) error {
 	s.own = make([]strategies.Variant, len(s.cfg.Decays))
 	for i, d := range s.cfg.Decays {
 		s.arenas[i] = slices.Clone(p)
+		st := ctx.Model.State()
+		if s.cfg.State != StateLive {
+			st = slices.Clone(st)
+			s.states = append(s.states, st)
+		}
 		name := VariantName(d)
 		if slices.Contains(names, name) {
 			return fmt.Errorf("ema: variant name %q is taken (by the wrapped strategy)", name)
 		}
 		names = append(names, name)
-		s.own[i] = strategies.Variant{Name: name, Params: s.arenas[i]}
+		s.own[i] = strategies.Variant{Name: name, Params: s.arenas[i], State: st}
 	}
 	s.out = make([]strategies.Variant, 0, len(names))
 	return nil
@@ -131,6 +159,9 @@ func (s *EMA) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepRe
 			d = min(d, s.cfg.WarmupDecay)
 		}
 		Update(s.arenas[i], p, d)
+		if s.states != nil {
+			Update(s.states[i], ctx.Model.State(), d)
+		}
 	}
 	return res, nil
 }

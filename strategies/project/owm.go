@@ -114,6 +114,15 @@ func init() {
 	})
 }
 
+// CheckModel implements strategies.ModelChecker: OWM's projectors act on
+// the inputs of fully connected layers.
+func (s *OWM) CheckModel(arch string) error {
+	if arch != "mlp" {
+		return fmt.Errorf("owm: projects the inputs of fully connected layers and needs the mlp model, not %s", arch)
+	}
+	return s.Wrapper.CheckModel(arch)
+}
+
 // Setup implements strategies.Strategy.
 func (s *OWM) Setup(ctx *strategies.Context) error {
 	m, ok := ctx.Model.(nn.LinearLayers)

@@ -32,7 +32,21 @@ type EWCConfig struct {
 	// the Fisher is estimated on (a uniformly random subset), >= 0; 0
 	// (default) means all of them.
 	FisherSamples int `json:"fisher_samples" doc:"training samples the Fisher is estimated on; 0 = all"`
+	// Granularity is what the squared gradients are of: "sample" (one per
+	// training sample; needs a model that computes per-sample gradients,
+	// nn.SampleGradients: the mlp) or "minibatch" (one per mini-batch of
+	// the run's batch size, averaged over the mini-batches: the estimate
+	// Avalanche's EWC makes, for any model; fisher empirical or sample).
+	// Empty means sample when the model computes per-sample gradients,
+	// minibatch otherwise.
+	Granularity string `json:"granularity,omitempty" doc:"sample (per-sample squared gradients; mlp) | minibatch (squared mini-batch gradients, as Avalanche; any model, fisher empirical or sample); empty = sample where available"`
 }
+
+// Fisher granularities (EWCConfig.Granularity).
+const (
+	GranularitySample    = "sample"
+	GranularityMinibatch = "minibatch"
+)
 
 // Validate implements strategies.Validator.
 func (c *EWCConfig) Validate() error {
@@ -50,7 +64,30 @@ func (c *EWCConfig) Validate() error {
 	if c.FisherSamples < 0 {
 		return fmt.Errorf("fisher_samples %d: must be >= 0 (0 = all)", c.FisherSamples)
 	}
+	switch c.Granularity {
+	case "", GranularitySample:
+	case GranularityMinibatch:
+		if c.Fisher == FisherExpected {
+			return fmt.Errorf("fisher %s needs per-sample gradients: with granularity minibatch use fisher empirical or sample", c.Fisher)
+		}
+	default:
+		return fmt.Errorf("granularity %q: must be %s or %s", c.Granularity, GranularitySample, GranularityMinibatch)
+	}
 	return nil
+}
+
+// CheckModel implements strategies.ModelChecker: per-sample squared
+// gradients exist for the mlp only.
+func (s *EWC) CheckModel(arch string) error {
+	if arch != "mlp" {
+		switch {
+		case s.cfg.Granularity == GranularitySample:
+			return fmt.Errorf("ewc: granularity sample needs per-sample gradients, which model %s does not compute: use granularity minibatch", arch)
+		case s.cfg.Fisher == FisherExpected:
+			return fmt.Errorf("ewc: fisher expected needs per-sample gradients, which model %s does not compute: use fisher empirical or sample (estimated per mini-batch)", arch)
+		}
+	}
+	return s.Wrapper.CheckModel(arch)
 }
 
 // EWC is online elastic weight consolidation (Kirkpatrick et al. 2017;
@@ -89,8 +126,11 @@ func (s *EWC) Fisher() []float32 { return s.fisher }
 
 // Setup implements strategies.Strategy.
 func (s *EWC) Setup(ctx *strategies.Context) error {
-	if _, ok := ctx.Model.(nn.SampleGradients); !ok {
-		return fmt.Errorf("ewc: the Fisher estimate needs per-sample gradients, which model %s does not compute", ctx.Model.Spec().Arch)
+	if _, ok := ctx.Model.(nn.SampleGradients); !ok && s.cfg.Granularity != GranularityMinibatch {
+		if err := s.CheckModel(ctx.Model.Spec().Arch); err != nil {
+			return err
+		}
+		s.cfg.Granularity = GranularityMinibatch
 	}
 	n := len(ctx.Model.Params())
 	s.fisher = make([]float32, n)
@@ -105,7 +145,11 @@ func (s *EWC) AfterExperience(ctx *strategies.Context, exp *streams.Experience) 
 	if err := s.Wrapper.AfterExperience(ctx, exp); err != nil {
 		return err
 	}
-	EstimateFisher(ctx, exp, s.cfg.Fisher, s.cfg.FisherSamples, s.tmp)
+	if s.cfg.Granularity == GranularityMinibatch {
+		estimateFisherMinibatch(ctx, exp, s.cfg.Fisher, s.cfg.FisherSamples, s.tmp)
+	} else {
+		EstimateFisher(ctx, exp, s.cfg.Fisher, s.cfg.FisherSamples, s.tmp)
+	}
 	g := float32(s.cfg.Gamma)
 	for i, f := range s.tmp {
 		s.fisher[i] = g*s.fisher[i] + f
@@ -152,19 +196,7 @@ func EstimateFisher(ctx *strategies.Context, exp *streams.Experience, kind strin
 		panic(fmt.Sprintf("regularize: the Fisher estimate needs per-sample gradients, which model %s does not compute", ctx.Model.Spec().Arch))
 	}
 	clear(dst)
-	total := exp.Train.Len()
-	pos := make([]int32, total)
-	for i := range pos {
-		pos[i] = int32(i)
-	}
-	if n > 0 && n < total {
-		for i := range n {
-			j := i + ctx.Rand.IntN(total-i)
-			pos[i], pos[j] = pos[j], pos[i]
-		}
-		pos = pos[:n]
-		slices.Sort(pos)
-	}
+	pos := fisherSubset(ctx, exp, n)
 	C := mlp.OutputDim()
 	d := mlp.InputDim()
 	chunk := max(1, min(ctx.BatchSize, len(pos)))
@@ -186,20 +218,7 @@ func EstimateFisher(ctx *strategies.Context, exp *streams.Experience, kind strin
 			mlp.AddSquaredSampleGrads(ws, dst)
 		case FisherSample:
 			for r := range rows {
-				softmax(logits[r*C:(r+1)*C], mask, prob)
-				u := ctx.Rand.Float64()
-				lab := -1
-				for c, p := range prob {
-					if p == 0 {
-						continue
-					}
-					lab = c
-					if u < p {
-						break
-					}
-					u -= p
-				}
-				y[r] = int32(lab)
+				y[r] = drawLabel(ctx, logits[r*C:(r+1)*C], mask, prob)
 			}
 			nn.SoftmaxCE(logits, rows, C, y, nn.SoftmaxMask{Mask: mask}, 1, dl)
 			mlp.Backward(ws)
@@ -258,4 +277,91 @@ func softmax(logits []float32, mask []bool, p []float64) {
 	for c := range p {
 		p[c] /= sum
 	}
+}
+
+// estimateFisherMinibatch writes into dst the mean over the mini-batches of
+// exp's training samples (the same subset as EstimateFisher, in mini-batches
+// of the run's batch size) of the squared gradient of the mini-batch's mean
+// cross-entropy, with the true labels (empirical) or labels drawn from the
+// model (sample): the estimate of Avalanche's EWC, for models without
+// per-sample gradients. The forward passes are training passes, as in
+// PyTorch code that estimates the Fisher in training mode: batch
+// normalisation uses batch statistics and updates its running statistics.
+// It leaves the gradient arena zeroed and allocates (experience ends only).
+func estimateFisherMinibatch(ctx *strategies.Context, exp *streams.Experience, kind string, n int, dst []float32) {
+	m := ctx.Model
+	clear(dst)
+	pos := fisherSubset(ctx, exp, n)
+	C, d := m.OutputDim(), m.InputDim()
+	chunk := max(1, min(ctx.BatchSize, len(pos)))
+	ws := m.NewWorkspace(chunk)
+	x := make([]float32, chunk*d)
+	y := make([]int32, chunk)
+	prob := make([]float64, C)
+	mask := ctx.Stream.Mask(exp.Task)
+	var scr []int32
+	batches := 0
+	for at := 0; at < len(pos); at += chunk {
+		rows := min(chunk, len(pos)-at)
+		scr = exp.Train.Gather(x[:rows*d], y[:rows], pos[at:at+rows], scr)
+		logits := m.Forward(ws, x[:rows*d], rows)
+		if kind == FisherSample {
+			for r := range rows {
+				y[r] = drawLabel(ctx, logits[r*C:(r+1)*C], mask, prob)
+			}
+		}
+		nn.SoftmaxCE(logits, rows, C, y, nn.SoftmaxMask{Mask: mask}, float32(1/float64(rows)), ws.LogitGrad())
+		m.ZeroGrad()
+		m.Backward(ws)
+		for i, g := range m.Grads() {
+			dst[i] += g * g
+		}
+		batches++
+	}
+	m.ZeroGrad()
+	if batches > 0 {
+		inv := float32(1 / float64(batches))
+		for i := range dst {
+			dst[i] *= inv
+		}
+	}
+}
+
+// fisherSubset returns the positions in exp's training split the Fisher is
+// estimated on: all of them, or a uniformly random subset of n (sorted)
+// drawn from ctx.Rand when 0 < n < their number.
+func fisherSubset(ctx *strategies.Context, exp *streams.Experience, n int) []int32 {
+	total := exp.Train.Len()
+	pos := make([]int32, total)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	if n > 0 && n < total {
+		for i := range n {
+			j := i + ctx.Rand.IntN(total-i)
+			pos[i], pos[j] = pos[j], pos[i]
+		}
+		pos = pos[:n]
+		slices.Sort(pos)
+	}
+	return pos
+}
+
+// drawLabel draws a label from the softmax of one row of logits (within
+// mask) with ctx.Rand; prob is scratch of the row's width.
+func drawLabel(ctx *strategies.Context, logits []float32, mask []bool, prob []float64) int32 {
+	softmax(logits, mask, prob)
+	u := ctx.Rand.Float64()
+	lab := -1
+	for c, p := range prob {
+		if p == 0 {
+			continue
+		}
+		lab = c
+		if u < p {
+			break
+		}
+		u -= p
+	}
+	return int32(lab)
 }

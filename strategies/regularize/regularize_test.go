@@ -1,6 +1,7 @@
 package regularize
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"testing"
@@ -215,4 +216,56 @@ func BenchmarkStepLwF(b *testing.B) {
 
 func BenchmarkStepSI(b *testing.B) {
 	strategytest.BenchSteps(b, "si", `{}`, strategytest.Options{})
+}
+
+// TestMinibatchFisher: granularity minibatch is the mean over the
+// experience's mini-batches of the squared gradient of each mini-batch's
+// mean cross-entropy; expected is refused with it, and on models without
+// per-sample gradients the defaults are refused at validation.
+func TestMinibatchFisher(t *testing.T) {
+	o := strategytest.Options{BatchSize: 16}
+	s := strategytest.Stream(o)
+	ctx := strategytest.Context(s, o)
+	exp := s.Experiences[0]
+	got := make([]float32, len(ctx.Model.Params()))
+	estimateFisherMinibatch(ctx, exp, FisherEmpirical, 0, got)
+
+	m := ctx.Model
+	want := make([]float32, len(got))
+	n, d := exp.Train.Len(), m.InputDim()
+	x := make([]float32, 16*d)
+	y := make([]int32, 16)
+	ws := m.NewWorkspace(16)
+	batches := 0
+	for at := 0; at < n; at += 16 {
+		rows := min(16, n-at)
+		pos := make([]int32, rows)
+		for i := range pos {
+			pos[i] = int32(at + i)
+		}
+		exp.Train.Gather(x[:rows*d], y[:rows], pos, nil)
+		strategies.WeightedGrad(m, ws, x[:rows*d], y[:rows], strategies.Segment{N: rows, Weight: 1})
+		for i, g := range m.Grads() {
+			want[i] += g * g
+		}
+		batches++
+	}
+	for i := range want {
+		want[i] *= float32(1 / float64(batches))
+		if got[i] != want[i] {
+			t.Fatalf("param %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	strategytest.CheckRejects(t, "ewc", `{"granularity":"minibatch"}`, `{"granularity":"batch"}`)
+	r, err := strategies.Resolve("ewc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Strategy.(strategies.ModelChecker).CheckModel("resnet18r"); err == nil {
+		t.Error("ewc with fisher expected accepted a model without per-sample gradients")
+	}
+	r, _ = strategies.Resolve("ewc", json.RawMessage(`{"fisher":"empirical"}`))
+	if err := r.Strategy.(strategies.ModelChecker).CheckModel("resnet18r"); err != nil {
+		t.Errorf("ewc with fisher empirical refused resnet18r: %v", err)
+	}
 }
