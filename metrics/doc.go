@@ -42,7 +42,7 @@
 // diverged run never reached; stability-gap values of transitions it never
 // completed; LCA when no experience has b points.
 //
-// # Decisions (docs/metrics.md, section 9)
+// # Decisions (docs/metrics.md, "Choices")
 //
 //   - min-ACC_k(t) is the minimum over every point of S in (e_k, t]; if A_k is
 //     missing at one of them (which the harness never does) the minimum is
