@@ -127,12 +127,15 @@ func TestCheckFindsViolations(t *testing.T) {
 		{"metric math imports its adapter", []Package{
 			{ImportPath: "metrics", Imports: []string{m("metrics/store")}, Deps: []string{m("metrics/store"), "github.com/mattn/go-sqlite3"}},
 		}, []string{
-			"metrics -> " + m("metrics/store") + ": metrics (layer 1) imports metrics adapters of a higher layer (2)",
+			"metrics -> " + m("metrics/store") + ": metrics (layer 1) imports metrics adapters of a higher layer (3)",
 			"metrics -> github.com/mattn/go-sqlite3: depends on what it must not: only the adapters need cgo",
 		}},
 		{"plugin API depends on Arrow", []Package{
 			{ImportPath: "streams", Imports: []string{m("datasets")}, Deps: []string{m("datasets"), "github.com/apache/arrow-go/v18/arrow"}},
 		}, []string{"streams -> github.com/apache/arrow-go/v18/arrow: depends on what it must not"}},
+		{"strategy imports a metrics adapter", []Package{
+			{ImportPath: "strategies/strategytest", Imports: []string{m("metrics/store")}},
+		}, []string{"strategies/strategytest -> " + m("metrics/store") + ": strategies (layer 3) imports metrics adapters of another group of the same layer"}},
 		{"adapters may use Arrow and SQLite", []Package{
 			{ImportPath: "datasets/tabular", Imports: []string{m("datasets"), "github.com/apache/arrow-go/v18/arrow"}, Deps: []string{"github.com/apache/arrow-go/v18/arrow"}},
 			{ImportPath: "metrics/store", Imports: []string{m("metrics"), "github.com/mattn/go-sqlite3"}, Deps: []string{"github.com/mattn/go-sqlite3"}},
