@@ -6,7 +6,8 @@ import (
 	"github.com/cleval/cleval/nn"
 )
 
-// Presets of the strategy configurations of issue 5 (CONFIGS.md).
+// Presets of the published strategy configurations: GEM, ER with A-GEM,
+// EMA ensembles (docs/configs.md lists every preset).
 
 // gemParams is the GEM of De Lange et al.'s Split-MNIST experiments: 400
 // samples per experience, the first ones in loader order, reference

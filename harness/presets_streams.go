@@ -6,8 +6,8 @@ import (
 	"github.com/cleval/cleval/nn"
 )
 
-// Presets of the streams of issue 4: the benchmarks, scenarios, online and
-// blurry streams the stability-gap literature uses.
+// Presets of the streams the stability-gap literature uses: the benchmarks,
+// scenarios, online and blurry streams (docs/configs.md lists every preset).
 
 // erParams are the delange-smnist-er replay parameters.
 const erParams = `{"mem_size":2000,"replay_batch_size":256,"buffer":"class-balanced","update":"experience-end","loss":"weighted","lambda":0.3}`

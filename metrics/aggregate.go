@@ -18,7 +18,8 @@ const Confidence = 0.95
 // interval).
 const z975 = 1.959963984540054
 
-// Summary describes one metric across seeds (METRICS.md, "Across seeds").
+// Summary describes one metric across seeds (docs/metrics.md, "Across
+// seeds").
 // Undefined fields are NaN: SD and the interval when N < 2, everything when
 // N = 0.
 type Summary struct {

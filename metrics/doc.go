@@ -1,7 +1,7 @@
 // Package metrics holds cleval's typed evaluation records and the pure math
-// that turns one run's records into metrics. The definitions are those of
-// shared/design/METRICS.md, implemented literally; this comment records the
-// decisions that document leaves open.
+// that turns one run's records into metrics. docs/metrics.md defines every
+// metric as this package computes it; this comment summarises how the
+// inputs are read and the decisions the definitions leave open.
 //
 // # Inputs
 //
@@ -42,7 +42,7 @@
 // diverged run never reached; stability-gap values of transitions it never
 // completed; LCA when no experience has b points.
 //
-// # Decisions beyond METRICS.md
+// # Decisions (docs/metrics.md, "Choices")
 //
 //   - min-ACC_k(t) is the minimum over every point of S in (e_k, t]; if A_k is
 //     missing at one of them (which the harness never does) the minimum is

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// naive is a deliberately literal re-implementation of METRICS.md and the
+// naive is a deliberately literal re-implementation of docs/metrics.md and the
 // package's documented decisions: maps instead of arrays, every quantity
 // recomputed from scratch, windows materialised, all pairs compared. It is
 // slow and only meant to be obviously right. It assumes valid input.

@@ -18,7 +18,7 @@ import (
 )
 
 // streamFlags are the run flags that shape the stream and the user's data
-// (issue 4). withStreamFlags inserts them after --permute-classes.
+// (docs/configs.md). withStreamFlags inserts them after --permute-classes.
 func streamFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "scenario", Usage: "class-incremental, task-incremental or domain-incremental (default: the benchmark's)"},

@@ -73,7 +73,7 @@
 // gap_events, one row per transition into experience to_exp >= 2 and
 // earlier experience exp < to_exp, for the transitions that completed in
 // runs with metrics (complete and diverged runs; the stability gap,
-// METRICS.md):
+// docs/metrics.md):
 //
 //	run_id int64, variant string, to_exp int32, exp int32,
 //	boundary_iteration int64 (e_{to_exp-1}), end_iteration int64 (e_to_exp),

@@ -8,7 +8,7 @@
 // complete runs with the same configuration and seed only the later one
 // counts. [Build] computes, for every metric of every group, n, the mean,
 // the sample standard deviation and the 95 % Student-t confidence interval
-// (metrics.Summarize; METRICS.md, "Across seeds"); paired comparisons of
+// (metrics.Summarize; docs/metrics.md, "Across seeds"); paired comparisons of
 // two groups over their shared seeds (metrics.PairedT); and the fraction of
 // seeds meeting a criterion with its Wilson interval (metrics.Wilson).
 // NULL metric values (undefined, e.g. min-ACC of a one-experience run) are
