@@ -1,0 +1,193 @@
+package dashboard
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/cleval/cleval/metrics"
+)
+
+// cache keeps recently used series in memory, bounded in bytes (least
+// recently used first out). Series of finished runs never change; series
+// of running runs grow by the rows after the last iteration read.
+type cache struct {
+	mu    sync.Mutex
+	max   int64
+	size  int64
+	order *list.List // of *cacheItem, most recent first
+	items map[string]*list.Element
+}
+
+type cacheItem struct {
+	key  string
+	size int64
+	val  any
+}
+
+func newCache(max int64) *cache {
+	return &cache{max: max, order: list.New(), items: map[string]*list.Element{}}
+}
+
+// get returns the value of key, or makes it with mk.
+func (c *cache) get(key string, mk func() any) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.order.MoveToFront(e)
+		return e.Value.(*cacheItem).val
+	}
+	v := mk()
+	c.items[key] = c.order.PushFront(&cacheItem{key: key, val: v})
+	return v
+}
+
+// resize records the new size of key's value and evicts the least
+// recently used values beyond the bound (never key itself).
+func (c *cache) resize(key string, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[key]
+	if !ok {
+		return
+	}
+	it := e.Value.(*cacheItem)
+	c.size += size - it.size
+	it.size = size
+	for c.size > c.max {
+		old := c.order.Back()
+		if old == nil || old == e {
+			break
+		}
+		oi := old.Value.(*cacheItem)
+		c.order.Remove(old)
+		delete(c.items, oi.key)
+		c.size -= oi.size
+	}
+}
+
+// runSeries holds the continual-evaluation curves of one variant of one
+// run: the evaluation points and, per experience, the accuracy and the
+// mean loss at each point (NaN where the experience was not evaluated).
+type runSeries struct {
+	mu     sync.Mutex
+	runID  int64
+	numExp int
+	its    []int
+	acc    [][]float64 // [k-1][point]
+	loss   [][]float64
+	last   int  // last iteration read; -1 before any
+	final  bool // the run had ended when its rows were read: no more will come
+	loaded bool
+}
+
+func (rs *runSeries) bytes() int64 {
+	return int64(len(rs.its)) * int64(8+16*rs.numExp)
+}
+
+// point returns the index of iteration t, or -1.
+func (rs *runSeries) point(t int) int {
+	i := searchInts(rs.its, t)
+	if i < len(rs.its) && rs.its[i] == t {
+		return i
+	}
+	return -1
+}
+
+// series returns the up-to-date curves of (run, variant): read from the
+// database the first time, then only the evaluation points after the last
+// one read while the run is running. The caller must hold rs.mu while it
+// uses the slices.
+func (s *Server) series(ctx context.Context, runID int64, numExp int, variant string) (*runSeries, error) {
+	key := fmt.Sprintf("s/%d/%s", runID, variant)
+	rs := s.cache.get(key, func() any { return &runSeries{runID: runID, numExp: numExp, last: -1} }).(*runSeries)
+	rs.mu.Lock()
+	if rs.final {
+		return rs, nil
+	}
+	if err := s.refresh(ctx, rs, variant); err != nil {
+		rs.mu.Unlock()
+		return nil, err
+	}
+	s.cache.resize(key, rs.bytes())
+	return rs, nil
+}
+
+// refresh reads the rows after rs.last. The status is read first: when the
+// run had ended then, the rows read after it are all there will be.
+func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) error {
+	db := s.db.SQL()
+	var status string
+	if err := db.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, rs.runID).Scan(&status); err != nil {
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("dashboard: run %d is gone from the database", rs.runID)
+		}
+		return fmt.Errorf("dashboard: run %d: %w", rs.runID, err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT iteration, eval_exp, correct, total, loss_sum FROM evaluations
+		WHERE run_id = ? AND variant = ? AND iteration > ? ORDER BY iteration, eval_exp`, rs.runID, variant, rs.last)
+	if err != nil {
+		return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
+	}
+	defer rows.Close()
+	T := rs.numExp
+	if rs.acc == nil {
+		rs.acc, rs.loss = make([][]float64, T), make([][]float64, T)
+	}
+	var (
+		it, k, correct, total int
+		lossSum               float64
+	)
+	nan := math.NaN()
+	for rows.Next() {
+		if err := rows.Scan(&it, &k, &correct, &total, &lossSum); err != nil {
+			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
+		}
+		if k < 1 || k > T {
+			continue // not an experience of the stream: nothing to draw
+		}
+		if n := len(rs.its); n == 0 || rs.its[n-1] != it {
+			rs.its = append(rs.its, it)
+			for j := range T {
+				rs.acc[j] = append(rs.acc[j], nan)
+				rs.loss[j] = append(rs.loss[j], nan)
+			}
+		}
+		p := len(rs.its) - 1
+		if total > 0 {
+			rs.acc[k-1][p] = float64(correct) / float64(total)
+			rs.loss[k-1][p] = lossSum / float64(total)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
+	}
+	if n := len(rs.its); n > 0 {
+		rs.last = rs.its[n-1]
+	}
+	rs.loaded = true
+	rs.final = status != string(metrics.RunRunning)
+	return nil
+}
+
+// pointSeries caches a per-iteration series of package metrics (WC-ACC,
+// average accuracy, A_k) of one finished run.
+type pointSeries struct {
+	once sync.Once
+	pts  []metrics.Point
+	err  error
+}
+
+// drop forgets key.
+func (c *cache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.size -= e.Value.(*cacheItem).size
+		c.order.Remove(e)
+		delete(c.items, key)
+	}
+}
