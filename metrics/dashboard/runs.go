@@ -23,14 +23,14 @@ var KeyMetrics = []string{metrics.NameACC, metrics.NameMinACC, metrics.NameWCACC
 
 // RunJSON is one run of /api/runs.
 type RunJSON struct {
-	ID             int64   `json:"id"`
-	Status         string  `json:"status"`
-	Preset         string  `json:"preset"`
-	Benchmark      string  `json:"benchmark"`
-	Strategy       string  `json:"strategy"`
-	Seed           uint64  `json:"seed"`
-	Iterations     int     `json:"iterations"`
-	NumExperiences int     `json:"num_experiences"`
+	ID             int64  `json:"id"`
+	Status         string `json:"status"`
+	Preset         string `json:"preset"`
+	Benchmark      string `json:"benchmark"`
+	Strategy       string `json:"strategy"`
+	Seed           uint64 `json:"seed"`
+	Iterations     int    `json:"iterations"`
+	NumExperiences int    `json:"num_experiences"`
 	// Experience is the experience being trained (running runs) or the
 	// last one reached.
 	Experience int `json:"experience"`

@@ -245,7 +245,7 @@
           kids.push(h("button", { class: "chip" + (st.variants.includes(v) ? " on" : ""), onclick: () => {
             st.variants = st.variants.includes(v) ? st.variants.filter((x) => x !== v) : d.run.variants.filter((x) => x === v || st.variants.includes(x));
             if (!st.variants.length) st.variants = ["live"];
-            renderControls(); fetchSeries(true);
+            renderControls(); renderGaps(); renderMatrix(); renderMetrics(); fetchSeries(true);
           } }, v));
         }
       }
@@ -264,13 +264,14 @@
     }
     function renderGaps() {
       const d = st.detail;
-      if (!d.gaps.length) {
+      const gaps = d.gaps.filter((g) => st.variants.includes(g.variant));
+      if (!gaps.length) {
         gapsBox.replaceChildren(h("p", { class: "muted" }, d.run.status === "running" ? "Gap metrics are stored when the run completes." : "No transitions."));
         return;
       }
       gapsBox.replaceChildren(h("table", { class: "grid", id: "gaps-table" },
         h("thead", {}, h("tr", {}, ["variant", "transition", "exp", "boundary", "before", "trough", "depth", "time to trough", "r90", "recovery", ""].map((x, i) => h("th", { class: i < 3 ? "l" : "" }, x)))),
-        h("tbody", {}, d.gaps.map((g) => h("tr", {},
+        h("tbody", {}, gaps.map((g) => h("tr", {},
           h("td", { class: "l" }, g.variant), h("td", { class: "l" }, (g.j - 1) + "→" + g.j), h("td", { class: "l" }, h("span", { class: "swatch", style: { background: expColor(g.k) } }), "exp " + g.k),
           h("td", {}, g.boundary), h("td", {}, pct(g.before)), h("td", {}, pct(g.trough)), h("td", {}, pct(g.depth)),
           h("td", {}, num(g.time_to_trough)), h("td", {}, num(g.r90)), h("td", {}, pct(g.recovery, 0) + (g.recovery !== null ? "%" : "")),
@@ -536,6 +537,8 @@
       const title = st.series === "wc_acc" ? "WC-ACC" : st.series === "avg_acc" ? "Average accuracy over seen experiences" : "Accuracy on experience " + st.exp;
       plot = new uPlot({ title: title + " (%), mean ± sd over seeds", width: chartWidth(chartBox), height: 380, scales: { x: { time: false }, y: { range: [0, 100] } },
         axes: [{ label: "iteration" }, { label: "%" }], series, bands, cursor: { drag: { x: true, y: false } } }, data, chartBox);
+      // The ± sd series only bound the bands: keep them out of the legend.
+      plot.root.querySelectorAll(".u-legend .u-series").forEach((row, i) => { if (i > 0 && i % 3 !== 0) row.style.display = "none"; });
       chartBox.dataset.ready = "1";
       note.textContent = "Bands: mean ± sd over the seeds of each group at each evaluation point (downsampled per pixel column: the band spans the column's lowest and highest values).";
     }
