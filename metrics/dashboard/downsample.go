@@ -16,7 +16,8 @@ import "math"
 // in a chart of width columns over the iterations [from, to]; xs is
 // increasing and NaN values are missing points, never kept. A column
 // keeps its first, minimum, maximum and last point (the first of equal
-// values); a range with no more points than 4·width keeps them all.
+// values); a range with no more defined points than 4·width keeps them
+// all.
 func Downsample(dst []int, xs []int, ys []float64, from, to, width int) []int {
 	if width < 1 || to < from || len(xs) == 0 {
 		return dst
@@ -30,13 +31,19 @@ func Downsample(dst []int, xs []int, ys []float64, from, to, width int) []int {
 			break
 		}
 	}
-	if n := hi - lo + 1; n > 0 && n <= 4*width {
+	defined := 0
+	for i := lo; i <= hi; i++ {
+		if !math.IsNaN(ys[i]) {
+			defined++
+		}
+	}
+	if defined <= 4*width {
 		for i := lo; i <= hi; i++ {
 			if !math.IsNaN(ys[i]) {
 				dst = append(dst, i)
 			}
 		}
-	} else if n > 0 {
+	} else {
 		span := int64(to) - int64(from) + 1
 		col := func(x int) int { return int((int64(x) - int64(from)) * int64(width) / span) }
 		i := lo
