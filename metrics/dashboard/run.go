@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -204,30 +205,31 @@ func (s *Server) runDetail(ctx context.Context, id int64) (*RunDetailJSON, error
 			}
 		}
 	}
-	// Place each trough on its curve.
-	for _, v := range run.Variants {
-		var rs *runSeries
-		for _, key := range order {
-			g := gaps[key]
-			if g.Variant != v || g.TimeToTrough == nil || g.K < 1 || g.K > T {
-				continue
-			}
-			if rs == nil {
-				if rs, err = s.series(ctx, id, T, v); err != nil {
-					return nil, err
-				}
-			}
-			t := g.Boundary + int(math.Round(*g.TimeToTrough))
-			g.TroughIteration = ptr(t)
-			if p := rs.point(t); p >= 0 && !math.IsNaN(rs.acc[g.K-1][p]) {
-				g.Trough = ptr(rs.acc[g.K-1][p])
-			}
-			if p := rs.point(g.Boundary); p >= 0 && !math.IsNaN(rs.acc[g.K-1][p]) {
-				g.Before = ptr(rs.acc[g.K-1][p])
-			}
+	// Place each trough on its curve (two records per transition).
+	accAt := func(variant string, t, k int) (*float64, error) {
+		var correct, total int
+		err := s.db.SQL().QueryRowContext(ctx, `SELECT correct, total FROM evaluations WHERE run_id = ? AND variant = ? AND iteration = ? AND eval_exp = ?`,
+			id, variant, t, k).Scan(&correct, &total)
+		if err == sql.ErrNoRows || err == nil && total == 0 {
+			return nil, nil
 		}
-		if rs != nil {
-			rs.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: run %d: %w", id, err)
+		}
+		return ptr(float64(correct) / float64(total)), nil
+	}
+	for _, key := range order {
+		g := gaps[key]
+		if g.TimeToTrough == nil {
+			continue
+		}
+		t := g.Boundary + int(math.Round(*g.TimeToTrough))
+		g.TroughIteration = ptr(t)
+		if g.Trough, err = accAt(g.Variant, t, g.K); err != nil {
+			return nil, err
+		}
+		if g.Before, err = accAt(g.Variant, g.Boundary, g.K); err != nil {
+			return nil, err
 		}
 	}
 	for _, key := range order {

@@ -415,7 +415,7 @@
         if (!accPlot || st.chartsFor !== st.variants.join(",")) buildCharts(s);
         setCharts(s);
         showNote(s);
-        renderControls();
+        if (st.detail) renderControls();
         const el = document.getElementById("last-iteration");
         if (el) el.textContent = String(st.last);
         accBox.dataset.ready = "1";
@@ -458,8 +458,8 @@
     }
     (async () => {
       try {
-        await loadDetail();
-        await fetchSeries(true);
+        // The run and its curves at once: the chart needs both.
+        await Promise.all([loadDetail(), fetchSeries(true)]);
         if (st.detail.run.status === "running") {
           st.stopPoll = every(info.poll_ms.run, poll);
           st.stopDetail = every(5 * info.poll_ms.runs, async () => { if (st.detail.run.status === "running") await loadDetail(); });
