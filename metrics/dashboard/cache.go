@@ -127,48 +127,42 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 		}
 		return fmt.Errorf("dashboard: run %d: %w", rs.runID, err)
 	}
-	// Three columns, two of them packed: the cost of a row is mostly the
-	// calls from Go into SQLite, one per column.
-	rows, err := db.QueryContext(ctx, `SELECT (iteration << 8) | eval_exp, (correct << 32) | total, loss_sum FROM evaluations
-		WHERE run_id = ? AND variant = ? AND iteration > ? AND eval_exp BETWEEN 1 AND 255 AND correct BETWEEN 0 AND 2147483647 AND total BETWEEN 0 AND 2147483647
-		ORDER BY iteration, eval_exp`, rs.runID, variant, rs.last)
-	if err != nil {
-		return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
-	}
-	defer rows.Close()
 	T := rs.numExp
 	if rs.acc == nil {
 		rs.acc, rs.loss = make([][]float64, T), make([][]float64, T)
 	}
-	var (
-		itExp, counts int64
-		lossSum       float64
-	)
-	nan := math.NaN()
-	for rows.Next() {
-		if err := rows.Scan(&itExp, &counts, &lossSum); err != nil {
+	// A first read of many points is cut in two ranges of iterations read
+	// at once on two connections.
+	bounds := []int{rs.last, math.MaxInt32}
+	if rs.last < 0 {
+		var maxIt sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT max(iteration) FROM evaluations WHERE run_id = ? AND variant = ?`, rs.runID, variant).Scan(&maxIt); err != nil {
 			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
 		}
-		it, k := int(itExp>>8), int(itExp&0xff)
-		correct, total := int(counts>>32), int(counts&0xffffffff)
-		if k < 1 || k > T {
-			continue // not an experience of the stream: nothing to draw
-		}
-		if n := len(rs.its); n == 0 || rs.its[n-1] != it {
-			rs.its = append(rs.its, it)
-			for j := range T {
-				rs.acc[j] = append(rs.acc[j], nan)
-				rs.loss[j] = append(rs.loss[j], nan)
-			}
-		}
-		p := len(rs.its) - 1
-		if total > 0 {
-			rs.acc[k-1][p] = float64(correct) / float64(total)
-			rs.loss[k-1][p] = lossSum / float64(total)
+		if maxIt.Int64 > int64(s.splitAbove) {
+			bounds = []int{-1, int(maxIt.Int64 / 2), math.MaxInt32}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
+	chunks := make([]*runSeries, len(bounds)-1)
+	errs := make([]error, len(chunks))
+	var wg sync.WaitGroup
+	for i := range chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1])
+		}()
+	}
+	wg.Wait()
+	for i, c := range chunks {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		rs.its = append(rs.its, c.its...)
+		for k := range T {
+			rs.acc[k] = append(rs.acc[k], c.acc[k]...)
+			rs.loss[k] = append(rs.loss[k], c.loss[k]...)
+		}
 	}
 	if n := len(rs.its); n > 0 {
 		rs.last = rs.its[n-1]
@@ -176,6 +170,56 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 	rs.loaded = true
 	rs.final = status != string(metrics.RunRunning)
 	return nil
+}
+
+// splitAbove is the number of iterations above which a first read is cut
+// in two (Server.splitAbove; tests lower it).
+const splitAbove = 20000
+
+// readRange reads the curves of the iterations in (after, upTo].
+func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, after, upTo int) (*runSeries, error) {
+	// Three columns, two of them packed: the cost of a row is mostly the
+	// calls from Go into SQLite, one per column.
+	rows, err := s.db.SQL().QueryContext(ctx, `SELECT (iteration << 8) | eval_exp, (correct << 32) | total, loss_sum FROM evaluations
+		WHERE run_id = ? AND variant = ? AND iteration > ? AND iteration <= ?
+		AND eval_exp BETWEEN 1 AND 255 AND correct BETWEEN 0 AND 2147483647 AND total BETWEEN 0 AND 2147483647
+		ORDER BY iteration, eval_exp`, runID, variant, after, upTo)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+	}
+	defer rows.Close()
+	c := &runSeries{acc: make([][]float64, T), loss: make([][]float64, T)}
+	var (
+		itExp, counts int64
+		lossSum       float64
+	)
+	nan := math.NaN()
+	for rows.Next() {
+		if err := rows.Scan(&itExp, &counts, &lossSum); err != nil {
+			return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+		}
+		it, k := int(itExp>>8), int(itExp&0xff)
+		correct, total := int(counts>>32), int(counts&0xffffffff)
+		if k > T {
+			continue // not an experience of the stream: nothing to draw
+		}
+		if n := len(c.its); n == 0 || c.its[n-1] != it {
+			c.its = append(c.its, it)
+			for j := range T {
+				c.acc[j] = append(c.acc[j], nan)
+				c.loss[j] = append(c.loss[j], nan)
+			}
+		}
+		p := len(c.its) - 1
+		if total > 0 {
+			c.acc[k-1][p] = float64(correct) / float64(total)
+			c.loss[k-1][p] = lossSum / float64(total)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+	}
+	return c, nil
 }
 
 // pointSeries caches a per-iteration series of package metrics (WC-ACC,

@@ -61,6 +61,8 @@ type Server struct {
 	mux   *http.ServeMux
 	cache *cache
 	host  string // os.Hostname, to tell whether a running run's process is alive
+	// splitAbove: first reads of more iterations are cut in two.
+	splitAbove int
 
 	runsMu  sync.Mutex
 	runsSig string
@@ -76,7 +78,7 @@ func New(db *store.DB, opt Options) *Server {
 	if opt.CacheBytes <= 0 {
 		opt.CacheBytes = DefaultCacheBytes
 	}
-	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), cache: newCache(opt.CacheBytes), host: hostname()}
+	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), cache: newCache(opt.CacheBytes), host: hostname(), splitAbove: splitAbove}
 	sub, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err)

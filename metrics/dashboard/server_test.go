@@ -612,3 +612,21 @@ func TestCacheBound(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// A first read cut in two ranges gives the same curves as one read.
+func TestSplitRead(t *testing.T) {
+	t.Parallel()
+	f, db, srv := testServer(t, Options{})
+	split := httptest.NewServer(func() *Server { s := New(db, Options{}); s.splitAbove = 5; return s }())
+	defer split.Close()
+	for _, id := range []int64{f.complete[3], f.running.id} {
+		q := "/api/series?id=" + itoa(id) + "&width=3000"
+		var a, b SeriesJSON
+		get(t, srv, q, &a)
+		get(t, split, q, &b)
+		ja, jb := must(json.Marshal(a)), must(json.Marshal(b))
+		if !bytes.Equal(ja, jb) || len(a.X) < 30 {
+			t.Errorf("run %d: split read differs (%d and %d points)", id, len(a.X), len(b.X))
+		}
+	}
+}
