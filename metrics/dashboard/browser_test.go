@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/store"
 )
 
@@ -177,6 +178,19 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("chart points %d -> %d, want one more", before, after)
 	}
 	check("screenshot", screenshot(ctx, "run-live"))
+
+	// The run completes: the page shows its stored gap metrics, still
+	// without a reload.
+	for lr.last < 3*liveIters {
+		lr.add(t, lr.last+1)
+	}
+	if err := lr.w.End(metrics.RunComplete, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("the completed run's gaps did not appear", waitJS(ctx, `document.querySelectorAll("#gaps-table tbody tr").length === 3 && document.querySelector(".badge.complete") !== null`))
+	if same, err := eval[int](ctx, `window.__sameDocument || 0`); err != nil || same != 1 {
+		t.Errorf("the page was reloaded when the run completed (%v)", err)
+	}
 
 	// A complete run: troughs from the stored gap metrics, the matrix.
 	check("complete run view", chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/#/run/%d", srv.URL, f.complete[3]))))

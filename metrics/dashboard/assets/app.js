@@ -462,7 +462,8 @@
         await Promise.all([loadDetail(), fetchSeries(true)]);
         if (st.detail.run.status === "running") {
           st.stopPoll = every(info.poll_ms.run, poll);
-          st.stopDetail = every(5 * info.poll_ms.runs, async () => { if (st.detail.run.status === "running") await loadDetail(); });
+          // Progress and ETA: the run's details every few seconds.
+          st.stopDetail = every(5 * info.poll_ms.run, async () => { if (st.detail.run.status === "running") await loadDetail(); });
         }
       } catch (e) { err.replaceChildren(errorBox(e)); }
     })();
