@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/store"
@@ -76,6 +78,12 @@ type RunDetailJSON struct {
 	// (per-experience stored metric).
 	MinACC  []MetricJSON `json:"min_acc"`
 	Metrics []MetricJSON `json:"metrics"`
+	// Live is set for a running run: its Gaps are those of the
+	// transitions that ended (final already: a transition's values use
+	// only its own iterations), and its MinACC the minimum so far, both
+	// computed from the records by package metrics as they will be at the
+	// end; it has no run-level Metrics yet.
+	Live bool `json:"live"`
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +120,12 @@ func (s *Server) runDetail(ctx context.Context, id int64) (*RunDetailJSON, error
 	if err != nil {
 		return nil, err
 	}
+	live := rd.Status == metrics.RunRunning && len(stored) == 0
+	if live {
+		if stored, err = s.liveMetrics(ctx, rd, ends); err != nil {
+			return nil, err
+		}
+	}
 	st, err := s.loadRuns(ctx)
 	if err != nil {
 		return nil, err
@@ -132,7 +146,7 @@ func (s *Server) runDetail(ctx context.Context, id int64) (*RunDetailJSON, error
 	out := &RunDetailJSON{
 		Run: s.runJSON(*run, st.exps[id], st.metrics[id], byKey, s.opt.now()), Key: run.Key, Config: run.Config,
 		Host: run.Host, CodeVersion: run.CodeVersion, Experiences: []ExperienceJSON{}, Matrices: []MatrixJSON{},
-		Gaps: []GapJSON{}, MinACC: []MetricJSON{}, Metrics: []MetricJSON{},
+		Gaps: []GapJSON{}, MinACC: []MetricJSON{}, Metrics: []MetricJSON{}, Live: live,
 	}
 	T := run.NumExperiences
 	starts := make([]int, T+2) // starts[j] = e_{j-1}
@@ -176,7 +190,9 @@ func (s *Server) runDetail(ctx context.Context, id int64) (*RunDetailJSON, error
 		mj := MetricJSON{Variant: m.Variant, Name: m.Name, K: m.K, J: m.J, Value: val}
 		switch {
 		case m.K == 0 && m.J == 0:
-			out.Metrics = append(out.Metrics, mj)
+			if !live {
+				out.Metrics = append(out.Metrics, mj)
+			}
 		case m.Name == metrics.NameMinACC && m.J == 0:
 			out.MinACC = append(out.MinACC, mj)
 		case m.J > 0 && strings.HasPrefix(m.Name, "gap_"):
@@ -431,4 +447,57 @@ func (s *Server) seriesJSON(r *http.Request) (any, error) {
 		out.Y = append(out.Y, y)
 	}
 	return out, nil
+}
+
+// liveMetrics computes the per-experience and per-transition metrics of a
+// running run from its records, as package metrics computes them at the
+// end (with the run treated as stopped at its last evaluation point), for
+// the transitions that ended. They are computed again only when another
+// experience ends (the min-ACC_k so far is then as of that moment).
+func (s *Server) liveMetrics(ctx context.Context, run store.Run, ends []int) ([]store.Metric, error) {
+	ended := 0
+	for _, e := range ends {
+		if e >= 0 {
+			ended++
+		}
+	}
+	var out []store.Metric
+	if ended == 0 {
+		return out, nil
+	}
+	for _, v := range run.Variants {
+		key := fmt.Sprintf("g/%d/%s/%d", run.ID, v, ended)
+		lv := s.cache.get(key, func() any { return &liveValues{} }).(*liveValues)
+		lv.once.Do(func() {
+			in, err := s.db.Input(ctx, run, v)
+			if err != nil {
+				lv.err = err
+				return
+			}
+			in.Status = metrics.StatusDiverged // what exists, final values at the last point
+			lv.vals, lv.err = metrics.Compute(in)
+		})
+		if lv.err != nil {
+			s.cache.drop(key)
+			if errors.Is(lv.err, metrics.ErrInvalidInput) {
+				continue // records being written: try again later
+			}
+			return nil, lv.err
+		}
+		s.cache.resize(key, int64(len(lv.vals))*64)
+		for _, m := range lv.vals {
+			if m.K == 0 && m.J == 0 || m.J > ended {
+				continue
+			}
+			out = append(out, store.Metric{Variant: v, Name: m.Name, K: m.K, J: m.J, Value: m.Value, Null: m.Null})
+		}
+	}
+	return out, nil
+}
+
+// liveValues caches the metrics of a running run.
+type liveValues struct {
+	once sync.Once
+	vals []metrics.Value
+	err  error
 }

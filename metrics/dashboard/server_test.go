@@ -630,3 +630,41 @@ func TestSplitRead(t *testing.T) {
 		}
 	}
 }
+
+// A running run's ended transitions have their gap metrics already, equal
+// to the ones stored when it completes.
+func TestLiveGaps(t *testing.T) {
+	t.Parallel()
+	f, _, srv := testServer(t, Options{})
+	lr := f.running
+	path := "/api/run?id=" + itoa(lr.id)
+	var out RunDetailJSON
+	get(t, srv, path, &out)
+	if !out.Live || len(out.Gaps) != 0 || len(out.Metrics) != 0 {
+		t.Fatalf("running, no transition ended: live %v, %d gaps, %d metrics", out.Live, len(out.Gaps), len(out.Metrics))
+	}
+	for lr.last < 2*liveIters {
+		lr.add(t, lr.last+1)
+	}
+	out = RunDetailJSON{}
+	get(t, srv, path, &out)
+	if !out.Live || len(out.Gaps) != 1 || out.Gaps[0].K != 1 || out.Gaps[0].J != 2 || out.Gaps[0].Depth == nil || out.Gaps[0].Trough == nil {
+		t.Fatalf("after the transition 1→2 ended: live %v, gaps %+v", out.Live, out.Gaps)
+	}
+	liveGap := out.Gaps[0]
+	for lr.last < 3*liveIters {
+		lr.add(t, lr.last+1)
+	}
+	if err := lr.w.End(metrics.RunComplete, nil); err != nil {
+		t.Fatal(err)
+	}
+	out = RunDetailJSON{}
+	get(t, srv, path, &out)
+	if out.Live || len(out.Gaps) != 3 || len(out.Metrics) == 0 {
+		t.Fatalf("complete: live %v, %d gaps, %d metrics", out.Live, len(out.Gaps), len(out.Metrics))
+	}
+	stored := out.Gaps[0]
+	if string(must(json.Marshal(stored))) != string(must(json.Marshal(liveGap))) {
+		t.Errorf("gap 1→2 while running %s, stored %s", must(json.Marshal(liveGap)), must(json.Marshal(stored)))
+	}
+}

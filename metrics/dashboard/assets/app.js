@@ -266,10 +266,11 @@
       const d = st.detail;
       const gaps = d.gaps.filter((g) => st.variants.includes(g.variant));
       if (!gaps.length) {
-        gapsBox.replaceChildren(h("p", { class: "muted" }, d.run.status === "running" ? "Gap metrics are stored when the run completes." : "No transitions."));
+        gapsBox.replaceChildren(h("p", { class: "muted" }, d.live ? "No transition has ended yet: the gap of a transition into experience j is known when j ends." : "No transitions."));
         return;
       }
-      gapsBox.replaceChildren(h("table", { class: "grid", id: "gaps-table" },
+      gapsBox.replaceChildren(d.live ? h("p", { class: "small", id: "gaps-live" }, "Running: the transitions that ended, computed from the records as they will be stored at the end; the min-ACC lines are the minimum so far.") : "",
+        h("table", { class: "grid", id: "gaps-table" },
         h("thead", {}, h("tr", {}, ["variant", "transition", "exp", "boundary", "before", "trough", "depth", "time to trough", "r90", "recovery", ""].map((x, i) => h("th", { class: i < 3 ? "l" : "" }, x)))),
         h("tbody", {}, gaps.map((g) => h("tr", {},
           h("td", { class: "l" }, g.variant), h("td", { class: "l" }, (g.j - 1) + "→" + g.j), h("td", { class: "l" }, h("span", { class: "swatch", style: { background: expColor(g.k) } }), "exp " + g.k),
