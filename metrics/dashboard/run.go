@@ -351,6 +351,9 @@ func (s *Server) seriesJSON(r *http.Request) (any, error) {
 			return nil, badParam("run %d has no variant %q (it has %s)", id, v, strings.Join(run.Variants, ", "))
 		}
 	}
+	// In the run's order, each once: requests lock the curves of several
+	// variants in one order.
+	variants = slices.DeleteFunc(slices.Clone(run.Variants), func(v string) bool { return !slices.Contains(variants, v) })
 	T := run.NumExperiences
 	out := &SeriesJSON{Width: width, Last: map[string]int{}, X: []int{}, Curves: []CurveJSON{}, Y: [][]*float64{}, Status: string(run.Status)}
 	type curve struct {
