@@ -81,20 +81,10 @@ type runSeries struct {
 	loss   [][]float64
 	last   int  // last iteration read; -1 before any
 	final  bool // the run had ended when its rows were read: no more will come
-	loaded bool
 }
 
 func (rs *runSeries) bytes() int64 {
 	return int64(len(rs.its)) * int64(8+16*rs.numExp)
-}
-
-// point returns the index of iteration t, or -1.
-func (rs *runSeries) point(t int) int {
-	i := searchInts(rs.its, t)
-	if i < len(rs.its) && rs.its[i] == t {
-		return i
-	}
-	return -1
 }
 
 // series returns the up-to-date curves of (run, variant): read from the
@@ -167,7 +157,6 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 	if n := len(rs.its); n > 0 {
 		rs.last = rs.its[n-1]
 	}
-	rs.loaded = true
 	rs.final = status != string(metrics.RunRunning)
 	return nil
 }
