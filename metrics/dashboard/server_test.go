@@ -668,3 +668,21 @@ func TestLiveGaps(t *testing.T) {
 		t.Errorf("gap 1→2 while running %s, stored %s", must(json.Marshal(liveGap)), must(json.Marshal(stored)))
 	}
 }
+
+func TestInfoEndpoint(t *testing.T) {
+	t.Parallel()
+	f, _, srv := testServer(t, Options{Version: "v-test"})
+	var info struct {
+		DB        string         `json:"db"`
+		Immutable bool           `json:"immutable"`
+		Schema    int            `json:"schema"`
+		Version   string         `json:"version"`
+		Poll      map[string]int `json:"poll_ms"`
+	}
+	if code := get(t, srv, "/api/info", &info); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if info.DB != f.path || info.Immutable || info.Schema != store.SchemaVersion || info.Version != "v-test" || info.Poll["run"] != PollRun || info.Poll["runs"] != PollRuns {
+		t.Errorf("info %+v", info)
+	}
+}
