@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -200,4 +201,46 @@ func BenchmarkFirstChart(b *testing.B) {
 			firstChart(b, ctx, lsrv.URL+"/#/run/1", chart)
 		}
 	})
+}
+
+// BenchmarkFirstRead is the server's part of a first chart, without a
+// browser: /api/run and /api/series of a run whose records are not cached
+// yet (cpu-s/op: the process's CPU time, user and system, which does not
+// depend on what else the machine runs).
+func BenchmarkFirstRead(b *testing.B) {
+	for _, c := range []struct {
+		name, file string
+		runs, n    int
+	}{{"100k-records", "bench-100runs-10M.db", 100, 6667}, {"1.5M-records", "bench-large-run.db", 1, 100000}} {
+		path := benchDB(b, c.file, c.runs, 5, c.n)
+		db, err := store.Open(path, store.Options{ReadOnly: true, Conns: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			var cpu time.Duration
+			id := 0
+			for b.Loop() {
+				s := New(db, Options{})
+				id = id%c.runs + 1
+				before := cpuTime()
+				for _, q := range []string{fmt.Sprintf("/api/run?id=%d", id), fmt.Sprintf("/api/series?id=%d&width=1400", id)} {
+					rec := httptest.NewRecorder()
+					s.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1"+q, nil))
+					if rec.Code != 200 {
+						b.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
+					}
+				}
+				cpu += cpuTime() - before
+			}
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+		})
+		db.Close()
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

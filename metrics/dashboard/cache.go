@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/metrics/store"
 )
 
 // cache keeps recently used series in memory, bounded in bytes (least
@@ -124,11 +125,13 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 	// A first read of many points is cut in two ranges of iterations read
 	// at once on two connections.
 	bounds := []int{rs.last, math.MaxInt32}
+	hint := 0 // points expected
 	if rs.last < 0 {
 		var maxIt sql.NullInt64
 		if err := db.QueryRowContext(ctx, `SELECT max(iteration) FROM evaluations WHERE run_id = ? AND variant = ?`, rs.runID, variant).Scan(&maxIt); err != nil {
 			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
 		}
+		hint = int(min(maxIt.Int64+1, 1<<24))
 		if maxIt.Int64 > int64(s.splitAbove) {
 			bounds = []int{-1, int(maxIt.Int64 / 2), math.MaxInt32}
 		}
@@ -140,7 +143,7 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1])
+			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1], hint/(len(bounds)-1))
 		}()
 	}
 	wg.Wait()
@@ -166,47 +169,32 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 const splitAbove = 20000
 
 // readRange reads the curves of the iterations in (after, upTo].
-func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, after, upTo int) (*runSeries, error) {
-	// Three columns, two of them packed: the cost of a row is mostly the
-	// calls from Go into SQLite, one per column.
-	rows, err := s.db.SQL().QueryContext(ctx, `SELECT (iteration << 8) | eval_exp, (correct << 32) | total, loss_sum FROM evaluations
-		WHERE run_id = ? AND variant = ? AND iteration > ? AND iteration <= ?
-		AND eval_exp BETWEEN 1 AND 255 AND correct BETWEEN 0 AND 2147483647 AND total BETWEEN 0 AND 2147483647
-		ORDER BY iteration, eval_exp`, runID, variant, after, upTo)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, after, upTo, hint int) (*runSeries, error) {
+	c := &runSeries{its: make([]int, 0, hint), acc: make([][]float64, T), loss: make([][]float64, T)}
+	for k := range T {
+		c.acc[k], c.loss[k] = make([]float64, 0, hint), make([]float64, 0, hint)
 	}
-	defer rows.Close()
-	c := &runSeries{acc: make([][]float64, T), loss: make([][]float64, T)}
-	var (
-		itExp, counts int64
-		lossSum       float64
-	)
 	nan := math.NaN()
-	for rows.Next() {
-		if err := rows.Scan(&itExp, &counts, &lossSum); err != nil {
-			return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+	err := s.db.EachRecord(ctx, runID, variant, after, upTo, func(r store.Record) error {
+		if r.Exp < 1 || r.Exp > T {
+			return nil // not an experience of the stream: nothing to draw
 		}
-		it, k := int(itExp>>8), int(itExp&0xff)
-		correct, total := int(counts>>32), int(counts&0xffffffff)
-		if k > T {
-			continue // not an experience of the stream: nothing to draw
-		}
-		if n := len(c.its); n == 0 || c.its[n-1] != it {
-			c.its = append(c.its, it)
+		if n := len(c.its); n == 0 || c.its[n-1] != r.Iteration {
+			c.its = append(c.its, r.Iteration)
 			for j := range T {
 				c.acc[j] = append(c.acc[j], nan)
 				c.loss[j] = append(c.loss[j], nan)
 			}
 		}
 		p := len(c.its) - 1
-		if total > 0 {
-			c.acc[k-1][p] = float64(correct) / float64(total)
-			c.loss[k-1][p] = lossSum / float64(total)
+		if r.Total > 0 {
+			c.acc[r.Exp-1][p] = float64(r.Correct) / float64(r.Total)
+			c.loss[r.Exp-1][p] = r.LossSum / float64(r.Total)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: run %d: %w", runID, err)
 	}
 	return c, nil
 }
