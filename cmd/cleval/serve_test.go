@@ -50,8 +50,20 @@ func startServe(t *testing.T, args ...string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
+// serveDB stores one small synthetic run.
+func serveDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "serve.db")
+	_, stderr, code := cleval(t, "run", "--benchmark", "split-synthetic", "--epochs", "1", "--hidden", "16", "--seeds", "0", "--db", path, "--quiet")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	return path
+}
+
 func TestServeCommand(t *testing.T) {
-	db := resultsDB(t)
+	t.Parallel()
+	db := serveDB(t)
 	cmd, url := startServe(t, "--db", db)
 	resp, err := http.Get(url + "api/runs")
 	if err != nil {
@@ -108,7 +120,8 @@ func TestServeCommand(t *testing.T) {
 }
 
 func TestServeBadInput(t *testing.T) {
-	db := resultsDB(t)
+	t.Parallel()
+	db := serveDB(t)
 	for _, c := range []struct {
 		args []string
 		want string
