@@ -42,6 +42,9 @@
     if (s < 3600) return Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0") + "s";
     return Math.floor(s / 3600) + "h" + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + "m";
   }
+  // Iteration axis: 120k rather than 120,000, so that labels do not collide.
+  const itFmt = (v) => Math.abs(v) >= 1e6 ? +(v / 1e6).toFixed(2) + "M" : Math.abs(v) >= 1e4 ? +(v / 1e3).toFixed(1) + "k" : String(v);
+  const itAxis = { label: "iteration", space: 60, values: (u, splits) => splits.map(itFmt) };
   const isTime = (name) => name === "gap_time_to_trough" || name === "gap_r90" || name === "gap_time_to_trough_mean" || name === "gap_r90_mean";
   const fmtMetric = (name, v) => isTime(name) ? num(v, 1) : pct(v, 2);
   function errorBox(e) { return h("div", { class: "error", role: "alert" }, String(e.message || e)); }
@@ -379,10 +382,10 @@
       if (accPlot) accPlot.destroy();
       if (lossPlot) lossPlot.destroy();
       accPlot = new uPlot({ title: "Accuracy on each experience (%)", width: w, height: 380, cursor, scales: { x: { time: false }, y: { range: [0, 100] } },
-        axes: [{ label: "iteration" }, { label: "accuracy (%)" }], series: ser(accIdx, true),
+        axes: [itAxis, { label: "accuracy (%)" }], series: ser(accIdx, true),
         hooks: { draw: [decorate], setSelect: [selHook] } }, [s.x].concat(accIdx.map((i) => s.y[i].map((v) => v === null ? null : 100 * v))), accBox);
       lossPlot = new uPlot({ title: "Evaluation loss on each experience (mean cross-entropy)", width: w, height: 230, cursor, scales: { x: { time: false } },
-        axes: [{ label: "iteration" }, { label: "loss" }], series: ser(lossIdx, false), hooks: { setSelect: [selHook] } },
+        axes: [itAxis, { label: "loss" }], series: ser(lossIdx, false), hooks: { setSelect: [selHook] } },
         [s.x].concat(lossIdx.map((i) => s.y[i])), lossBox);
       for (const u of [accPlot, lossPlot]) u.over.addEventListener("dblclick", () => { st.range = null; fetchSeries(true); });
       st.accIdx = accIdx; st.lossIdx = lossIdx;
@@ -538,7 +541,7 @@
       if (plot) plot.destroy();
       const title = st.series === "wc_acc" ? "WC-ACC" : st.series === "avg_acc" ? "Average accuracy over seen experiences" : "Accuracy on experience " + st.exp;
       plot = new uPlot({ title: title + " (%), mean ± sd over seeds", width: chartWidth(chartBox), height: 380, scales: { x: { time: false }, y: { range: [0, 100] } },
-        axes: [{ label: "iteration" }, { label: "%" }], series, bands, cursor: { drag: { x: true, y: false } } }, data, chartBox);
+        axes: [itAxis, { label: "%" }], series, bands, cursor: { drag: { x: true, y: false } } }, data, chartBox);
       // The ± sd series only bound the bands: keep them out of the legend.
       plot.root.querySelectorAll(".u-legend .u-series").forEach((row, i) => { if (i > 0 && i % 3 !== 0) row.style.display = "none"; });
       chartBox.dataset.ready = "1";
