@@ -50,5 +50,16 @@
 //
 // The database runs in WAL mode with a busy timeout and immediate
 // transactions, so several processes may write one file; within a process
-// every writer shares the one connection.
+// every writer shares the one connection. A RunWriter writes its buffered
+// records at least every FlushInterval, so that readers see a run
+// progress.
+//
+// # Reading only
+//
+// Options{ReadOnly: true} opens a WAL reader (mode=ro) that never writes
+// the file and never blocks its writers; Options.Conns gives it several
+// connections for parallel readers. A database on a read-only mount or in
+// a directory the process cannot write, with no -wal file next to it, is
+// opened with immutable=1 as well (DB.Immutable reports it): it is read as
+// it is, and later changes are not seen. See readonly.go.
 package store

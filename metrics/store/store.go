@@ -134,6 +134,9 @@ type DB struct {
 	// version is the schema version of the file: SchemaVersion, or 1 for
 	// an older file opened read-only.
 	version int
+	// immutable is set when a read-only open had to use SQLite's
+	// immutable flag (see readonly.go).
+	immutable bool
 }
 
 // Options tunes Open.
@@ -142,6 +145,10 @@ type Options struct {
 	ReadOnly bool
 	// BusyTimeout is how long a writer waits for a lock; zero means 30 s.
 	BusyTimeout time.Duration
+	// Conns is the number of connections of a read-only database, so that
+	// several readers (the requests of a web server) read in parallel;
+	// zero means 1. A writable database always has one.
+	Conns int
 }
 
 // Open opens (creating when needed, unless ReadOnly) the database at path
@@ -167,8 +174,9 @@ func Open(path string, opts Options) (*DB, error) {
 	q.Set("_busy_timeout", strconv.FormatInt(bt.Milliseconds(), 10))
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
+	immutable := false
 	if opts.ReadOnly {
-		q.Set("mode", "ro")
+		immutable = readOnlyMode(abs, q)
 	} else {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
@@ -178,8 +186,13 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
-	sdb.SetMaxOpenConns(1)
-	d := &DB{db: sdb, path: path}
+	conns := 1
+	if opts.ReadOnly && opts.Conns > 1 {
+		conns = opts.Conns
+	}
+	sdb.SetMaxOpenConns(conns)
+	sdb.SetMaxIdleConns(conns)
+	d := &DB{db: sdb, path: path, immutable: immutable}
 	if err := d.init(opts.ReadOnly); err != nil {
 		sdb.Close()
 		return nil, err

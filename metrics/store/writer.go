@@ -16,6 +16,12 @@ import (
 // writes them in one transaction.
 const flushEvery = 4096
 
+// FlushInterval is the longest a RunWriter keeps evaluation records
+// buffered: an evaluation point that comes this long after the last write
+// is written at once, so that readers (cleval serve) see a run progress
+// live, whatever its evaluation rate.
+const FlushInterval = time.Second
+
 // RunWriter stores one run as it happens. It implements the harness's
 // Recorder interface. Evaluation records are buffered and written in
 // transactions of a few thousand rows, at every experience end and at End;
@@ -30,6 +36,8 @@ type RunWriter struct {
 	pending []int // experience ends not written yet
 	iters   int
 	now     func() time.Time
+	// flushed is when the buffered records were last written.
+	flushed time.Time
 	// claim, when not nil, makes Begin claim the key (NewClaimedRun).
 	claim *ClaimOptions
 }
@@ -80,6 +88,7 @@ func (w *RunWriter) Begin(info metrics.RunInfo) error {
 	if w.id, err = res.LastInsertId(); err != nil {
 		return w.db.wrap("begin run", err)
 	}
+	w.flushed = w.now()
 	for _, e := range info.Experiences {
 		classes, _ := json.Marshal(e.Classes)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO experiences(run_id, exp, classes, task, train_size, test_size, eval_size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -96,7 +105,7 @@ func (w *RunWriter) Evaluations(recs []metrics.EvalRecord) error {
 	for _, r := range recs {
 		w.iters = max(w.iters, r.Iteration)
 	}
-	if len(w.evals) >= flushEvery {
+	if len(w.evals) >= flushEvery || w.now().Sub(w.flushed) >= FlushInterval {
 		return w.Flush()
 	}
 	return nil
@@ -133,6 +142,7 @@ func (w *RunWriter) Flush() error {
 		return w.db.wrap("write records", err)
 	}
 	w.evals, w.matrix, w.pending = w.evals[:0], w.matrix[:0], w.pending[:0]
+	w.flushed = w.now()
 	return nil
 }
 

@@ -1,0 +1,219 @@
+package dashboard
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/cleval/cleval/metrics"
+	"github.com/cleval/cleval/metrics/store"
+)
+
+// cache keeps recently used series in memory, bounded in bytes (least
+// recently used first out). Series of finished runs never change; series
+// of running runs grow by the rows after the last iteration read.
+type cache struct {
+	mu    sync.Mutex
+	max   int64
+	size  int64
+	order *list.List // of *cacheItem, most recent first
+	items map[string]*list.Element
+}
+
+type cacheItem struct {
+	key  string
+	size int64
+	val  any
+}
+
+func newCache(max int64) *cache {
+	return &cache{max: max, order: list.New(), items: map[string]*list.Element{}}
+}
+
+// get returns the value of key, or makes it with mk.
+func (c *cache) get(key string, mk func() any) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.order.MoveToFront(e)
+		return e.Value.(*cacheItem).val
+	}
+	v := mk()
+	c.items[key] = c.order.PushFront(&cacheItem{key: key, val: v})
+	return v
+}
+
+// resize records the new size of key's value and evicts the least
+// recently used values beyond the bound (never key itself).
+func (c *cache) resize(key string, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[key]
+	if !ok {
+		return
+	}
+	it := e.Value.(*cacheItem)
+	c.size += size - it.size
+	it.size = size
+	for c.size > c.max {
+		old := c.order.Back()
+		if old == nil || old == e {
+			break
+		}
+		oi := old.Value.(*cacheItem)
+		c.order.Remove(old)
+		delete(c.items, oi.key)
+		c.size -= oi.size
+	}
+}
+
+// runSeries holds the continual-evaluation curves of one variant of one
+// run: the evaluation points and, per experience, the accuracy and the
+// mean loss at each point (NaN where the experience was not evaluated).
+type runSeries struct {
+	mu     sync.Mutex
+	runID  int64
+	numExp int
+	its    []int
+	acc    [][]float64 // [k-1][point]
+	loss   [][]float64
+	last   int  // last iteration read; -1 before any
+	final  bool // the run had ended when its rows were read: no more will come
+}
+
+func (rs *runSeries) bytes() int64 {
+	return int64(len(rs.its)) * int64(8+16*rs.numExp)
+}
+
+// series returns the up-to-date curves of (run, variant): read from the
+// database the first time, then only the evaluation points after the last
+// one read while the run is running. The caller must hold rs.mu while it
+// uses the slices.
+func (s *Server) series(ctx context.Context, runID int64, numExp int, variant string) (*runSeries, error) {
+	key := fmt.Sprintf("s/%d/%s", runID, variant)
+	rs := s.cache.get(key, func() any { return &runSeries{runID: runID, numExp: numExp, last: -1} }).(*runSeries)
+	rs.mu.Lock()
+	if rs.final {
+		return rs, nil
+	}
+	if err := s.refresh(ctx, rs, variant); err != nil {
+		rs.mu.Unlock()
+		return nil, err
+	}
+	s.cache.resize(key, rs.bytes())
+	return rs, nil
+}
+
+// refresh reads the rows after rs.last. The status is read first: when the
+// run had ended then, the rows read after it are all there will be.
+func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) error {
+	db := s.db.SQL()
+	var status string
+	if err := db.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, rs.runID).Scan(&status); err != nil {
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("dashboard: run %d is gone from the database", rs.runID)
+		}
+		return fmt.Errorf("dashboard: run %d: %w", rs.runID, err)
+	}
+	T := rs.numExp
+	if rs.acc == nil {
+		rs.acc, rs.loss = make([][]float64, T), make([][]float64, T)
+	}
+	// A first read of many points is cut in two ranges of iterations read
+	// at once on two connections.
+	bounds := []int{rs.last, math.MaxInt32}
+	hint := 0 // points expected
+	if rs.last < 0 {
+		var maxIt sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT max(iteration) FROM evaluations WHERE run_id = ? AND variant = ?`, rs.runID, variant).Scan(&maxIt); err != nil {
+			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
+		}
+		hint = int(min(maxIt.Int64+1, 1<<24))
+		if maxIt.Int64 > int64(s.splitAbove) {
+			bounds = []int{-1, int(maxIt.Int64 / 2), math.MaxInt32}
+		}
+	}
+	chunks := make([]*runSeries, len(bounds)-1)
+	errs := make([]error, len(chunks))
+	var wg sync.WaitGroup
+	for i := range chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1], hint/(len(bounds)-1))
+		}()
+	}
+	wg.Wait()
+	for i, c := range chunks {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		rs.its = append(rs.its, c.its...)
+		for k := range T {
+			rs.acc[k] = append(rs.acc[k], c.acc[k]...)
+			rs.loss[k] = append(rs.loss[k], c.loss[k]...)
+		}
+	}
+	if n := len(rs.its); n > 0 {
+		rs.last = rs.its[n-1]
+	}
+	rs.final = status != string(metrics.RunRunning)
+	return nil
+}
+
+// splitAbove is the number of iterations above which a first read is cut
+// in two (Server.splitAbove; tests lower it).
+const splitAbove = 20000
+
+// readRange reads the curves of the iterations in (after, upTo].
+func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, after, upTo, hint int) (*runSeries, error) {
+	c := &runSeries{its: make([]int, 0, hint), acc: make([][]float64, T), loss: make([][]float64, T)}
+	for k := range T {
+		c.acc[k], c.loss[k] = make([]float64, 0, hint), make([]float64, 0, hint)
+	}
+	nan := math.NaN()
+	err := s.db.EachRecord(ctx, runID, variant, after, upTo, func(r store.Record) error {
+		if r.Exp < 1 || r.Exp > T {
+			return nil // not an experience of the stream: nothing to draw
+		}
+		if n := len(c.its); n == 0 || c.its[n-1] != r.Iteration {
+			c.its = append(c.its, r.Iteration)
+			for j := range T {
+				c.acc[j] = append(c.acc[j], nan)
+				c.loss[j] = append(c.loss[j], nan)
+			}
+		}
+		p := len(c.its) - 1
+		if r.Total > 0 {
+			c.acc[r.Exp-1][p] = float64(r.Correct) / float64(r.Total)
+			c.loss[r.Exp-1][p] = r.LossSum / float64(r.Total)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: run %d: %w", runID, err)
+	}
+	return c, nil
+}
+
+// pointSeries caches a per-iteration series of package metrics (WC-ACC,
+// average accuracy, A_k) of one finished run.
+type pointSeries struct {
+	once sync.Once
+	pts  []metrics.Point
+	err  error
+}
+
+// drop forgets key.
+func (c *cache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.size -= e.Value.(*cacheItem).size
+		c.order.Remove(e)
+		delete(c.items, key)
+	}
+}
