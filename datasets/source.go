@@ -176,6 +176,9 @@ func OpenSource(src Source) (Pair, error) {
 
 func openIDXSource(src Source) (Pair, error) {
 	o := src.TableOptions
+	if err := o.Validate(); err != nil {
+		return Pair{}, &FileError{Path: src.Path, Kind: ErrCorrupt, Msg: strings.TrimPrefix(err.Error(), "datasets: ")}
+	}
 	if o.LabelCol != "" || len(o.FeatureCols) > 0 || o.SplitCol != "" || o.TaskCol != "" || o.TestFraction != 0 {
 		return Pair{}, fileErr(src.Path, ErrUnsupported, "an IDX directory has no columns or split options: only the number of classes and the shape apply")
 	}
@@ -183,11 +186,12 @@ func openIDXSource(src Source) (Pair, error) {
 	if err != nil {
 		return Pair{}, err
 	}
-	if len(o.Shape) > 0 {
-		if prod(o.Shape) != p.Train.Dim() {
-			return Pair{}, fileErr(src.Path, ErrCorrupt, fmt.Sprintf("shape %v holds %d values, but the images have %d", o.Shape, prod(o.Shape), p.Train.Dim()))
+	if len(o.Shape) > 0 || len(o.ImageShape) > 0 {
+		shape, err := o.sampleShape(p.Train.Dim())
+		if err != nil {
+			return Pair{}, fileErr(src.Path, ErrCorrupt, err.Error())
 		}
-		p.Train.Shape, p.Test.Shape = slices.Clone(o.Shape), slices.Clone(o.Shape)
+		p.Train.Shape, p.Test.Shape = slices.Clone(shape), slices.Clone(shape)
 	}
 	for _, d := range []*Dataset{p.Train, p.Test} {
 		counts := d.ClassCounts()
