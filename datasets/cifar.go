@@ -336,3 +336,21 @@ func (f CIFARFormat) cifarStatus(dir string) string {
 	}
 	return "no " + f.Title + " files"
 }
+
+// WriteFile writes records in the format to path: record i has the label
+// bytes labels[i*LabelBytes:(i+1)*LabelBytes] (for CIFAR-100 the coarse,
+// then the fine label) and the pixels pixels[i*3072:(i+1)*3072]. It writes
+// the bytes as given, without checking the label ranges (a smaller data
+// set in the CIFAR format, or a corrupt one for a test).
+func (f CIFARFormat) WriteFile(path string, labels, pixels []uint8) error {
+	n := len(labels) / f.LabelBytes
+	if len(labels) != n*f.LabelBytes || len(pixels) != n*CIFARImageBytes {
+		return fmt.Errorf("datasets: CIFARFormat.WriteFile: %d label bytes and %d pixel bytes do not make whole %s records", len(labels), len(pixels), f.Title)
+	}
+	buf := make([]byte, 0, n*f.RecordSize())
+	for i := range n {
+		buf = append(buf, labels[i*f.LabelBytes:(i+1)*f.LabelBytes]...)
+		buf = append(buf, pixels[i*CIFARImageBytes:(i+1)*CIFARImageBytes]...)
+	}
+	return os.WriteFile(path, buf, 0o644)
+}
