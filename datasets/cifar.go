@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"bufio"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -209,7 +211,7 @@ func (f CIFARFormat) ReadFile(path string, want int) (pixels []uint8, labels []i
 
 func (f CIFARFormat) checkCount(path string, n, want int) error {
 	if want > 0 && n != want {
-		return fileErr(path, ErrCorrupt, fmt.Sprintf("holds %d records, want %d (the published %s file %s holds %d)", n, want, f.Title, filepath.Base(path), want))
+		return fileErr(path, ErrCorrupt, fmt.Sprintf("holds %d records, want %d as published", n, want))
 	}
 	return nil
 }
@@ -282,7 +284,7 @@ type RecordCheck struct {
 	Records int    // whole records it holds (Size / RecordSize)
 	Want    int    // published number of records
 	// Counts holds the number of records of each class (Label's byte);
-	// nil when the file could not be read.
+	// nil when the file could not be read (or a label is out of range).
 	Counts []int
 	Err    error // nil when the file is as published
 }
@@ -303,12 +305,13 @@ func (f CIFARFormat) VerifyRecords(dir string) ([]RecordCheck, error) {
 			c.Size = st.Size()
 			c.Records = int(st.Size() / int64(f.RecordSize()))
 		}
-		_, labels, err := f.ReadFile(c.Path, want[i])
+		_, labels, err := f.ReadFile(c.Path, 0)
 		if err == nil {
 			c.Counts = make([]int, f.NumClasses())
 			for _, y := range labels {
 				c.Counts[y]++
 			}
+			err = f.checkCount(c.Path, len(labels), want[i])
 		}
 		c.Err = err
 		if err != nil {
@@ -353,4 +356,56 @@ func (f CIFARFormat) WriteFile(path string, labels, pixels []uint8) error {
 		buf = append(buf, pixels[i*CIFARImageBytes:(i+1)*CIFARImageBytes]...)
 	}
 	return os.WriteFile(path, buf, 0o644)
+}
+
+// ArchiveCheck is the result of checking the published archive of a
+// dataset (VerifyArchive).
+type ArchiveCheck struct {
+	Path string // the archive checked; "" when none was found
+	MD5  string // its MD5, hex
+	Want string // the published MD5, hex
+	Err  error  // nil when it matches (or none was found)
+}
+
+// VerifyArchive looks for the published archive of the known dataset name
+// (Info.Archive, e.g. cifar-10-binary.tar.gz) in dir and in its parent
+// (where it usually stays after being extracted into dir), and checks its
+// MD5 against the value published with it (Info.ArchiveMD5). It returns
+// a check with an empty Path when neither holds the archive or the dataset
+// has none. The error, wrapping ErrChecksum, is the check's Err.
+func VerifyArchive(name, dir string) (ArchiveCheck, error) {
+	info, err := lookup(name)
+	if err != nil {
+		return ArchiveCheck{}, err
+	}
+	c := ArchiveCheck{Want: info.ArchiveMD5}
+	if info.Archive == "" {
+		return c, nil
+	}
+	for _, d := range []string{dir, filepath.Dir(filepath.Clean(dir))} {
+		p := filepath.Join(d, info.Archive)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			c.Path = p
+			break
+		}
+	}
+	if c.Path == "" {
+		return c, nil
+	}
+	fh, err := os.Open(c.Path)
+	if err != nil {
+		c.Err = ioErr(c.Path, err)
+		return c, c.Err
+	}
+	defer fh.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		c.Err = ioErr(c.Path, err)
+		return c, c.Err
+	}
+	c.MD5 = hex.EncodeToString(h.Sum(nil))
+	if c.MD5 != c.Want {
+		c.Err = fileErr(c.Path, ErrChecksum, fmt.Sprintf("MD5 %s, but the published %s has MD5 %s", c.MD5, info.Archive, c.Want))
+	}
+	return c, c.Err
 }

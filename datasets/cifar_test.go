@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -195,7 +197,7 @@ func TestCIFARBadFiles(t *testing.T) {
 		{"fine label out of range", CIFAR100Coarse, false, setByte("test.bin", 3074+1, 255), ErrCorrupt,
 			[]string{"record 1 (byte offset 3075): fine label 255 out of range [0, 100)"}},
 		{"wrong count", CIFAR10, true, func(t *testing.T, dir string) string { return filepath.Join(dir, "data_batch_1.bin") }, ErrCorrupt,
-			[]string{"holds 3 records, want 10000 (the published CIFAR-10 file data_batch_1.bin holds 10000)"}},
+			[]string{"holds 3 records, want 10000 as published"}},
 		{"missing", CIFAR10, false, func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "data_batch_5.bin")
 			os.Remove(p)
@@ -310,7 +312,8 @@ func TestVerifyRecords(t *testing.T) {
 		t.Fatalf("checks %+v, err %v", checks, err)
 	}
 	tr, te := checks[0], checks[1]
-	if tr.File != "train.bin" || tr.Size != 4*3074 || tr.Records != 4 || tr.Want != 50000 || tr.OK() || !strings.Contains(tr.Err.Error(), "holds 4 records, want 50000") {
+	if tr.File != "train.bin" || tr.Size != 4*3074 || tr.Records != 4 || tr.Want != 50000 || tr.OK() || !strings.Contains(tr.Err.Error(), "holds 4 records, want 50000") ||
+		len(tr.Counts) != 100 || tr.Counts[0] != 1 || tr.Counts[3] != 1 || tr.Counts[4] != 0 {
 		t.Errorf("train.bin: %+v", tr)
 	}
 	if te.Records != 2 || te.Want != 10000 || te.Counts != nil || !strings.Contains(te.Err.Error(), "not a whole number") {
@@ -401,5 +404,27 @@ func TestCIFARSource(t *testing.T) {
 	}
 	if _, err := OpenSource(Source{Path: dir100, Format: "cifar10"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "data_batch_1.bin") {
 		t.Errorf("wrong format: %v", err)
+	}
+}
+
+func TestVerifyArchive(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "cifar-10-batches-bin")
+	os.Mkdir(dir, 0o755)
+	if c, err := VerifyArchive("cifar10", dir); err != nil || c.Path != "" || c.Want != "c32a1d4ab5d03f1284b67883e8d87530" {
+		t.Errorf("no archive: %+v, %v", c, err)
+	}
+	// An archive next to the extracted directory, not the published one.
+	archive := filepath.Join(root, "cifar-10-binary.tar.gz")
+	os.WriteFile(archive, []byte("not the archive"), 0o644)
+	c, err := VerifyArchive("cifar10", dir)
+	sum := md5.Sum([]byte("not the archive"))
+	if !errors.Is(err, ErrChecksum) || c.Path != archive || c.MD5 != hex.EncodeToString(sum[:]) ||
+		!strings.Contains(err.Error(), archive+": MD5 "+c.MD5+", but the published cifar-10-binary.tar.gz has MD5 c32a1d4ab5d03f1284b67883e8d87530") {
+		t.Errorf("wrong archive: %+v, %v", c, err)
+	}
+	if c, err := VerifyArchive("mnist", dir); err != nil || c.Path != "" {
+		t.Errorf("mnist has no archive: %+v, %v", c, err)
 	}
 }
