@@ -170,7 +170,8 @@ func (f CIFARFormat) readInto(path string, n int, pixels []uint8, labels []int32
 	var head [2]byte
 	lb := head[:f.LabelBytes]
 	for i := range n {
-		if _, err := io.ReadFull(br, lb); err == nil {
+		_, err := io.ReadFull(br, lb)
+		if err == nil {
 			_, err = io.ReadFull(br, pixels[i*CIFARImageBytes:(i+1)*CIFARImageBytes])
 		}
 		if err != nil {

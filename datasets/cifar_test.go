@@ -428,3 +428,15 @@ func TestVerifyArchive(t *testing.T) {
 		t.Errorf("mnist has no archive: %+v, %v", c, err)
 	}
 }
+
+// TestCIFARFileShrinks: a file shorter than its size said when it was
+// checked (it shrank while being read) is reported, not read as zeros.
+func TestCIFARFileShrinks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test_batch.bin")
+	writeCIFARFile(t, path, CIFAR10, 0, 3)
+	px, ls := make([]uint8, 4*CIFARImageBytes), make([]int32, 4)
+	err := CIFAR10.readInto(path, 4, px, ls)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path+": unexpected end of file in record 3 of 4") {
+		t.Errorf("shrunk file: %v", err)
+	}
+}
