@@ -27,10 +27,11 @@ const (
 )
 
 // Augmentations lists the names NewAugmenter accepts.
-var Augmentations = []string{AugCropFlip}
+var Augmentations = []string{AugCropFlip, AugPCR}
 
 // NewAugmenter returns the named augmentation for samples of the given
-// shape (AugCropFlip: CropFlip{Shape: shape, Pad: 4}).
+// shape: AugCropFlip, CropFlip{Shape: shape, Pad: 4}; AugPCR,
+// NewPCRAugment(shape) (images of 1 or 3 channels).
 func NewAugmenter(name string, shape Shape) (Augmenter, error) {
 	if shape.C < 1 || shape.H < 1 || shape.W < 1 {
 		return nil, fmt.Errorf("streams: augmentation %s: bad sample shape %v", name, shape)
@@ -38,6 +39,12 @@ func NewAugmenter(name string, shape Shape) (Augmenter, error) {
 	switch name {
 	case AugCropFlip:
 		return CropFlip{Shape: shape, Pad: 4}, nil
+	case AugPCR:
+		a, err := NewPCRAugment(shape)
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
 	return nil, fmt.Errorf("streams: unknown augmentation %q (known: %s)", name, strings.Join(slices.Sorted(slices.Values(Augmentations)), ", "))
 }

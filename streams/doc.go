@@ -59,8 +59,10 @@
 // buffer, drawing from a generator its caller gives (a run's
 // NewRand(seed, RandAugment)), without allocating. CropFlip is the random
 // crop with zero padding and the horizontal flip of the CIFAR experiments
-// ("crop-flip" for NewAugmenter); its documentation gives the order of the
-// draws.
+// ("crop-flip" for NewAugmenter); PCRAugment is the heavier family of PCR
+// (random resized crop, flip, colour jitter, grey; "pcr"). Their
+// documentation gives the order of the draws and how they differ from
+// torchvision.
 //
 // # Randomness
 //
