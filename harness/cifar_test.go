@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cleval/cleval/datasets"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -95,6 +96,10 @@ func TestCIFARBenchmarks(t *testing.T) {
 			}
 			if s.InputShape != (streams.Shape{C: 3, H: 32, W: 32}) || s.InputDim != 3072 {
 				t.Errorf("input shape %v, dim %d", s.InputShape, s.InputDim)
+			}
+			// The stream's shape converts to the model's input shape.
+			if in := nn.Shape(s.Shape()); in != (nn.Shape{C: 3, H: 32, W: 32}) || in.Dim() != s.InputDim {
+				t.Errorf("nn input shape %v", in)
 			}
 			if m := s.Mask(1); (tc.scen == streams.TaskIncremental) != (m != nil) {
 				t.Errorf("task mask %v", m)
