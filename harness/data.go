@@ -19,28 +19,29 @@ type benchmark struct {
 	generator string // split, permuted, rotated, mnist-fmnist, gaussian, tasks
 	dataset   string // mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse, synthetic; "" for the user's data (Config.Data)
 	summary   string
-	// experiences is the default number of experiences; 0 means the
-	// generator's (see numExperiences).
-	experiences int
 }
 
+// defaultExperiences holds the default number of experiences of the
+// benchmarks whose default is not their generator's.
+var defaultExperiences = map[string]int{"split-cifar100": 10}
+
 var benchmarks = []benchmark{
-	{"split-mnist", "split", "mnist", "MNIST classes split into experiences (class-incremental by default)", 0},
-	{"split-fmnist", "split", "fashion-mnist", "Fashion-MNIST classes split into experiences", 0},
-	{"split-synthetic", "split", "synthetic", "Gaussian blobs (synthetic) split into experiences", 0},
-	{"split-cifar10", "split", "cifar10", "CIFAR-10 classes split into experiences (5×2 by default; class-incremental)", 0},
-	{"split-cifar100", "split", "cifar100", "CIFAR-100 classes split into experiences (10×10 by default, 20×5 with 20 experiences; class-incremental)", 10},
-	{"split-cifar100-coarse", "split", "cifar100-coarse", "CIFAR-100's 20 superclasses (coarse labels) split into experiences (5×4 by default)", 0},
-	{"permuted-mnist", "permuted", "mnist", "MNIST under a seeded pixel permutation per experience (domain-incremental by default)", 0},
-	{"permuted-fmnist", "permuted", "fashion-mnist", "Fashion-MNIST under a seeded pixel permutation per experience", 0},
-	{"rotated-mnist", "rotated", "mnist", "MNIST rotated by a given angle per experience (bilinear; domain-incremental by default)", 0},
-	{"rotated-fmnist", "rotated", "fashion-mnist", "Fashion-MNIST rotated by a given angle per experience", 0},
-	{"mnist-fmnist", "mnist-fmnist", "", "MNIST experiences followed by as many Fashion-MNIST experiences (dissimilar tasks)", 0},
-	{"gaussian", "gaussian", "synthetic", "Gaussian blobs whose class means move by synthetic.task_distance between experiences", 0},
-	{"split", "split", "", "the user's data (data.path) split by class", 0},
-	{"permuted", "permuted", "", "the user's data under a seeded feature permutation per experience (pixel positions of images of several channels)", 0},
-	{"rotated", "rotated", "", "the user's images (data.image_shape [c, h, w] or data.shape [h, w]) rotated per experience", 0},
-	{"tasks", "tasks", "", "the user's data cut along its task column (data.task_col), one experience per task", 0},
+	{"split-mnist", "split", "mnist", "MNIST classes split into experiences (class-incremental by default)"},
+	{"split-fmnist", "split", "fashion-mnist", "Fashion-MNIST classes split into experiences"},
+	{"split-synthetic", "split", "synthetic", "Gaussian blobs (synthetic) split into experiences"},
+	{"split-cifar10", "split", "cifar10", "CIFAR-10 classes split into experiences (5×2 by default; class-incremental)"},
+	{"split-cifar100", "split", "cifar100", "CIFAR-100 classes split into experiences (10×10 by default, 20×5 with 20 experiences; class-incremental)"},
+	{"split-cifar100-coarse", "split", "cifar100-coarse", "CIFAR-100's 20 superclasses (coarse labels) split into experiences (5×4 by default)"},
+	{"permuted-mnist", "permuted", "mnist", "MNIST under a seeded pixel permutation per experience (domain-incremental by default)"},
+	{"permuted-fmnist", "permuted", "fashion-mnist", "Fashion-MNIST under a seeded pixel permutation per experience"},
+	{"rotated-mnist", "rotated", "mnist", "MNIST rotated by a given angle per experience (bilinear; domain-incremental by default)"},
+	{"rotated-fmnist", "rotated", "fashion-mnist", "Fashion-MNIST rotated by a given angle per experience"},
+	{"mnist-fmnist", "mnist-fmnist", "", "MNIST experiences followed by as many Fashion-MNIST experiences (dissimilar tasks)"},
+	{"gaussian", "gaussian", "synthetic", "Gaussian blobs whose class means move by synthetic.task_distance between experiences"},
+	{"split", "split", "", "the user's data (data.path) split by class"},
+	{"permuted", "permuted", "", "the user's data under a seeded feature permutation per experience"},
+	{"rotated", "rotated", "", "the user's images (data.image_shape [c, h, w] or data.shape [h, w]) rotated per experience"},
+	{"tasks", "tasks", "", "the user's data cut along its task column (data.task_col), one experience per task"},
 }
 
 // Benchmarks lists the known stream generators.
@@ -116,8 +117,8 @@ func (c *Config) numExperiences(b benchmark) int {
 		return 2
 	case b.generator == "mnist-fmnist":
 		return 10
-	case b.experiences > 0:
-		return b.experiences
+	case defaultExperiences[b.name] > 0:
+		return defaultExperiences[b.name]
 	}
 	return 5
 }
