@@ -204,15 +204,23 @@ func (a PCRAugment) Apply(dst, src []float32, p PCRParams) {
 	}
 }
 
-// sourceCoord returns, for output index i of out values resized from in
-// values, the two source indices and the weight of the second, as
+// sourceCoord returns, for output index i of a resize of in values with
+// scale = in/out, the two source indices and the weight of the second, as
 // PyTorch's bilinear interpolation with align_corners=False: the source
-// coordinate (i+0.5)·in/out − 0.5, clamped below at 0.
-func sourceCoord(i, in, out int) (i0, i1 int, l float32) {
-	scale := float32(in) / float32(out)
-	x := max(scale*(float32(i)+0.5)-0.5, 0)
-	i0 = min(int(x), in-1)
-	i1 = min(i0+1, in-1)
+// coordinate (i+0.5)·scale − 0.5, clamped below at 0.
+func sourceCoord(i, in int, scale float32) (i0, i1 int, l float32) {
+	x := scale*(float32(i)+0.5) - 0.5
+	if x < 0 {
+		x = 0
+	}
+	i0 = int(x)
+	if i0 > in-1 {
+		i0 = in - 1
+	}
+	i1 = i0 + 1
+	if i1 > in-1 {
+		i1 = in - 1
+	}
 	return i0, i1, x - float32(i0)
 }
 
@@ -220,11 +228,12 @@ func sourceCoord(i, in, out int) (i0, i1 int, l float32) {
 // mirrored left to right when p.Flip.
 func resizedCrop(dst, src []float32, s Shape, p PCRParams) {
 	H, W := s.H, s.W
+	sy, sx := float32(p.H)/float32(H), float32(p.W)/float32(W)
 	for c := range s.C {
 		plane := src[c*H*W : (c+1)*H*W]
 		out := dst[c*H*W : (c+1)*H*W]
 		for y := range H {
-			y0, y1, ly := sourceCoord(y, p.H, H)
+			y0, y1, ly := sourceCoord(y, p.H, sy)
 			r0 := plane[(p.Top+y0)*W+p.Left : (p.Top+y0)*W+p.Left+p.W]
 			r1 := plane[(p.Top+y1)*W+p.Left : (p.Top+y1)*W+p.Left+p.W]
 			row := out[y*W : (y+1)*W]
@@ -233,14 +242,22 @@ func resizedCrop(dst, src []float32, s Shape, p PCRParams) {
 				if p.Flip {
 					xs = W - 1 - x
 				}
-				x0, x1, lx := sourceCoord(xs, p.W, W)
+				x0, x1, lx := sourceCoord(xs, p.W, sx)
 				row[x] = (1-ly)*((1-lx)*r0[x0]+lx*r0[x1]) + ly*((1-lx)*r1[x0]+lx*r1[x1])
 			}
 		}
 	}
 }
 
-func clamp01(v float32) float32 { return min(max(v, 0), 1) }
+func clamp01(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
 
 // blendConst sets every value v to clamp(f·v + (1−f)·m): brightness
 // (m = 0) and contrast (m = the mean grey level).
