@@ -26,6 +26,9 @@ func Download(name string, opts LocateOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !info.Downloadable {
+		return "", fmt.Errorf("datasets: %s cannot be downloaded by cleval: %s: %w", name, info.GetIt, ErrDownload)
+	}
 	root, err := userCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("datasets: downloading %s: no user cache dir: %w: %w", name, err, ErrDownload)

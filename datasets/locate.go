@@ -85,22 +85,25 @@ var systemDirs = map[string][]Place{
 	"fashion-mnist": {{Source: "Debian package dataset-fashion-mnist", Dir: "/usr/share/datasets/fashion-mnist"}},
 }
 
-// Locate returns the directory holding the four IDX files of the known
-// dataset name ("mnist" or "fashion-mnist"), searching, in order,
-// opts.Dir, $CLEVAL_DATA, the user cache dir and the places where packages
-// install it (see the package documentation). When nothing is found and
-// opts.Download is set, it downloads the files into the user cache dir. The
-// error, a *LocateError wrapping ErrNotFound, lists every place looked at
-// and how to get the data.
+// Locate returns the directory holding the files of the known dataset
+// name: the four IDX files of "mnist" and "fashion-mnist", the binary
+// files of "cifar10" and "cifar100" (and "cifar100-coarse", which reads
+// those of cifar100). It searches, in order, opts.Dir, $CLEVAL_DATA, the
+// user cache dir and the places where packages install it (see the
+// package documentation). When nothing is found and opts.Download is set,
+// it downloads the files of an IDX dataset into the user cache dir (the
+// CIFAR datasets cannot be downloaded: the error says where to get them).
+// The error, a *LocateError wrapping ErrNotFound, lists every place looked
+// at and how to get the data.
 func Locate(name string, opts LocateOptions) (string, error) {
 	info, err := lookup(name)
 	if err != nil {
 		return "", err
 	}
 	looked := make([]Place, 0, 8)
-	for _, p := range candidates(name, opts) {
+	for _, p := range candidates(info, opts) {
 		if p.Dir != "" && p.Status == "" {
-			p.Status = checkDir(p.Dir, name)
+			p.Status = checkDir(p.Dir, info)
 			if p.Status == "found" {
 				return p.Dir, nil
 			}
@@ -109,6 +112,10 @@ func Locate(name string, opts LocateOptions) (string, error) {
 	}
 	lerr := &LocateError{Name: name, Looked: looked, Hint: hint(info)}
 	if opts.Download {
+		if !info.Downloadable {
+			lerr.DownloadErr = fmt.Errorf("datasets: %s cannot be downloaded by cleval (get the archive by hand, as said below): %w", name, ErrDownload)
+			return "", lerr
+		}
 		dir, err := Download(name, opts)
 		if err == nil {
 			return dir, nil
@@ -119,6 +126,10 @@ func Locate(name string, opts LocateOptions) (string, error) {
 }
 
 func hint(info Info) string {
+	if info.Subdir != "" {
+		return fmt.Sprintf("To get %s (cleval cannot download it): %s. $%s/%s/%s, $%s/%s and $%s itself are searched too.",
+			info.Name, info.GetIt, EnvDataDir, info.files(), info.Subdir, EnvDataDir, info.Subdir, EnvDataDir)
+	}
 	files := make([]string, len(idxFiles))
 	for i, f := range idxFiles {
 		files[i] = f + ".gz"
@@ -127,13 +138,17 @@ func hint(info Info) string {
 		info.Name, info.GetIt, strings.Join(files, ", "), EnvDataDir, info.Name, info.URLs[0])
 }
 
-// candidates lists the places to search for name, in order. Places with a
-// Status already set were not searchable (source unset).
-func candidates(name string, opts LocateOptions) []Place {
+// candidates lists the places to search for the dataset, in order. Places
+// with a Status already set were not searchable (source unset).
+func candidates(info Info, opts LocateOptions) []Place {
+	name := info.files()
 	var ps []Place
-	ps = appendDataDir(ps, "--data-dir", opts.Dir, name)
-	ps = appendDataDir(ps, "$"+EnvDataDir, os.Getenv(EnvDataDir), name)
+	ps = appendDataDir(ps, "--data-dir", opts.Dir, name, info.Subdir)
+	ps = appendDataDir(ps, "$"+EnvDataDir, os.Getenv(EnvDataDir), name, info.Subdir)
 	if d, err := userCacheDir(); err == nil {
+		if info.Subdir != "" {
+			ps = append(ps, Place{Source: "user cache", Dir: filepath.Join(d, name, info.Subdir)})
+		}
 		ps = append(ps, Place{Source: "user cache", Dir: filepath.Join(d, name)})
 	} else {
 		ps = append(ps, Place{Source: "user cache", Status: "unavailable: " + err.Error()})
@@ -145,11 +160,21 @@ func candidates(name string, opts LocateOptions) []Place {
 	return ps
 }
 
-func appendDataDir(ps []Place, source, dir, name string) []Place {
+// appendDataDir appends the places of a data directory: dir/name, then dir
+// itself; with a subdir (the directory an archive extracts to), first
+// dir/name/subdir, then dir/name, dir/subdir and dir.
+func appendDataDir(ps []Place, source, dir, name, subdir string) []Place {
 	if dir == "" {
 		return append(ps, Place{Source: source, Status: "not set"})
 	}
-	return append(ps, Place{Source: source, Dir: filepath.Join(dir, name)}, Place{Source: source, Dir: dir})
+	if subdir != "" {
+		ps = append(ps, Place{Source: source, Dir: filepath.Join(dir, name, subdir)})
+	}
+	ps = append(ps, Place{Source: source, Dir: filepath.Join(dir, name)})
+	if subdir != "" {
+		ps = append(ps, Place{Source: source, Dir: filepath.Join(dir, subdir)})
+	}
+	return append(ps, Place{Source: source, Dir: dir})
 }
 
 // userCacheDir returns os.UserCacheDir()/cleval.
@@ -161,9 +186,9 @@ func userCacheDir() (string, error) {
 	return filepath.Join(d, "cleval"), nil
 }
 
-// checkDir returns "found" when dir holds the four files of dataset name,
-// else why not.
-func checkDir(dir, name string) string {
+// checkDir returns "found" when dir holds the files of the dataset, else
+// why not.
+func checkDir(dir string, info Info) string {
 	st, err := os.Stat(dir)
 	switch {
 	case os.IsNotExist(err):
@@ -173,6 +198,16 @@ func checkDir(dir, name string) string {
 	case !st.IsDir():
 		return "not a directory"
 	}
+	if f, ok := CIFARFormatOf(info.Name); ok {
+		status := f.cifarStatus(dir)
+		if status != "found" && info.Archive != "" {
+			if st, err := os.Stat(filepath.Join(dir, info.Archive)); err == nil && !st.IsDir() {
+				status += "; " + info.Archive + " is here but not extracted (tar xzf " + filepath.Join(dir, info.Archive) + " -C " + dir + ")"
+			}
+		}
+		return status
+	}
+	name := info.Name
 	paths, missing := findIDXFiles(dir)
 	if len(missing) == len(idxFiles) {
 		return "no IDX files"
@@ -283,8 +318,10 @@ func goModuleDirs() []Place {
 }
 
 // Load locates the known dataset name (see Locate) and reads it. The
-// datasets are named "<name>/train" and "<name>/test" and carry the
-// dataset's class names.
+// datasets are named "<name>/train" and "<name>/test", carry the dataset's
+// class names and have its shape [C, H, W] (MNIST and Fashion-MNIST
+// [1, 28, 28], CIFAR [3, 32, 32]). CIFAR files must hold their published
+// number of records (CIFARFormat.OpenDir).
 func Load(name string, o LocateOptions) (Pair, error) {
 	info, err := lookup(name)
 	if err != nil {
@@ -294,13 +331,18 @@ func Load(name string, o LocateOptions) (Pair, error) {
 	if err != nil {
 		return Pair{}, err
 	}
+	if f, ok := CIFARFormatOf(name); ok {
+		return f.OpenDir(dir, true)
+	}
 	p, err := OpenIDXDir(dir, info.NumClasses)
 	if err != nil {
 		return Pair{}, err
 	}
-	if !equalInts(p.Train.Shape, info.Shape) {
+	c, h, w := p.Train.CHW()
+	if !equalInts([]int{c, h, w}, info.Shape) {
 		return Pair{}, fileErr(dir, ErrCorrupt, fmt.Sprintf("images are %s, but %s images are %s", shapeString(p.Train.Shape), name, shapeString(info.Shape)))
 	}
+	p.Train.Shape, p.Test.Shape = slices.Clone(info.Shape), slices.Clone(info.Shape)
 	p.Train.Name, p.Test.Name = name+"/train", name+"/test"
 	p.Train.ClassNames, p.Test.ClassNames = slices.Clone(info.ClassNames), slices.Clone(info.ClassNames)
 	return p, nil

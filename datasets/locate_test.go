@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -182,22 +183,37 @@ func TestLocateModuleGlobFallback(t *testing.T) {
 }
 
 func TestLocateUnknown(t *testing.T) {
-	if _, err := Locate("cifar10", LocateOptions{}); !errors.Is(err, ErrUnknownDataset) {
+	if _, err := Locate("imagenet", LocateOptions{}); !errors.Is(err, ErrUnknownDataset) {
 		t.Fatalf("%v", err)
 	}
-	if _, err := Load("cifar10", LocateOptions{}); !errors.Is(err, ErrUnknownDataset) {
+	if _, err := Load("imagenet", LocateOptions{}); !errors.Is(err, ErrUnknownDataset) {
 		t.Fatalf("%v", err)
 	}
 }
 
 func TestKnown(t *testing.T) {
 	k := Known()
-	if len(k) != 2 || k[0].Name != "fashion-mnist" || k[1].Name != "mnist" {
-		t.Fatalf("Known() = %+v", k)
+	var names []string
+	for _, info := range k {
+		names = append(names, info.Name)
+	}
+	if !slices.Equal(names, []string{"cifar10", "cifar100", "cifar100-coarse", "fashion-mnist", "mnist"}) {
+		t.Fatalf("Known() names %v", names)
 	}
 	for _, info := range k {
+		if len(info.ClassNames) != info.NumClasses || len(info.Shape) != 3 || len(info.Files) == 0 {
+			t.Errorf("%s: inconsistent metadata", info.Name)
+		}
+		if f, ok := CIFARFormatOf(info.Name); ok {
+			if info.Downloadable || info.Subdir == "" || len(info.ArchiveMD5) != 32 || !slices.Equal(info.Files, f.Files()) ||
+				info.NumClasses != f.NumClasses() || !slices.Equal(info.ClassNames, f.ClassNames) ||
+				info.TrainSize != sum(f.TrainRecords) || info.TestSize != f.TestRecords || !slices.Equal(info.Shape, []int{3, 32, 32}) {
+				t.Errorf("%s: inconsistent CIFAR metadata %+v", info.Name, info)
+			}
+			continue
+		}
 		files := KnownFiles[info.Name]
-		if len(info.ClassNames) != info.NumClasses || len(files) != 4 || info.TrainSize+info.TestSize != 70000 {
+		if !info.Downloadable || len(files) != 4 || info.TrainSize+info.TestSize != 70000 || !slices.Equal(info.Shape, []int{1, 28, 28}) {
 			t.Errorf("%s: inconsistent metadata", info.Name)
 		}
 		for i, f := range files {
@@ -207,9 +223,18 @@ func TestKnown(t *testing.T) {
 		}
 	}
 	k[0].ClassNames[0] = "changed"
-	if Known()[0].ClassNames[0] == "changed" {
+	k[0].Files[0] = "changed"
+	if Known()[0].ClassNames[0] == "changed" || Known()[0].Files[0] == "changed" {
 		t.Error("Known returns shared slices")
 	}
+}
+
+func sum(s []int) int {
+	n := 0
+	for _, v := range s {
+		n += v
+	}
+	return n
 }
 
 // serveDir serves the files in dir under /data/, counting requests.

@@ -65,6 +65,46 @@ func RandomPermutationMap(name string, dim int, rng *rand.Rand) *PixelMap {
 	return &PixelMap{Name: name, Dim: dim, Taps: 1, Src: perm}
 }
 
+// RandomImagePermutationMap returns a permutation of the pixel positions
+// of images of c channels of hw pixels each (stored channel by channel):
+// one uniformly random permutation perm of the hw positions, drawn with
+// rng as RandomPermutationMap draws it, moves the pixel at position
+// perm[k] to position k in every channel, so that the c values of a pixel
+// stay together. With c = 1 it is RandomPermutationMap(name, hw, rng).
+func RandomImagePermutationMap(name string, c, hw int, rng *rand.Rand) *PixelMap {
+	m := RandomPermutationMap(name, hw, rng)
+	return m.channels(c)
+}
+
+// channels returns m applied to each of c channels of m.Dim values (m
+// itself when c is 1).
+func (m *PixelMap) channels(c int) *PixelMap {
+	if c == 1 {
+		return m
+	}
+	out := &PixelMap{Name: m.Name, Dim: c * m.Dim, Taps: m.Taps, Src: make([]int32, 0, c*len(m.Src))}
+	for ch := range c {
+		off := int32(ch * m.Dim)
+		for _, s := range m.Src {
+			out.Src = append(out.Src, s+off)
+		}
+		if m.W != nil {
+			out.W = append(out.W, m.W...)
+		}
+	}
+	return out
+}
+
+// RotationMapCHW returns the bilinear rotation of RotationMap(h, w,
+// degrees) applied to each of the c channels of a c×h×w image (stored
+// channel by channel). With c = 1 it is RotationMap(h, w, degrees).
+func RotationMapCHW(c, h, w int, degrees float64) *PixelMap {
+	if c <= 0 {
+		panic(fmt.Sprintf("datasets: RotationMapCHW(%d, %d, %d, %v): bad arguments", c, h, w, degrees))
+	}
+	return RotationMap(h, w, degrees).channels(c)
+}
+
 // RotationMap returns the bilinear rotation of an h×w image by degrees
 // counter-clockwise (as displayed, rows top to bottom) about its centre
 // ((w-1)/2, (h-1)/2), with zero padding: the convention of torchvision's

@@ -13,11 +13,19 @@ const fashionDebianDir = "/usr/share/datasets/fashion-mnist"
 // Locate finds it without any other place set.
 func mnistModuleDir() string {
 	for _, p := range goModuleDirs() {
-		if p.Status == "" && checkDir(p.Dir, "mnist") == "found" {
+		if p.Status == "" && checkDir(p.Dir, mustInfo("mnist")) == "found" {
 			return p.Dir
 		}
 	}
 	return ""
+}
+
+func mustInfo(name string) Info {
+	info, err := lookup(name)
+	if err != nil {
+		panic(err)
+	}
+	return info
 }
 
 func requireMNISTDir(t testing.TB) string {
@@ -111,7 +119,7 @@ func TestLoadFashionMNIST(t *testing.T) {
 
 func checkSplit(t *testing.T, d *Dataset, name string, n int, first int32, counts []int) {
 	t.Helper()
-	if d.Name != name || d.Len() != n || d.Dim() != 784 || !equalInts(d.Shape, []int{28, 28}) || d.NumClasses != 10 || len(d.Pixels) != n*784 {
+	if d.Name != name || d.Len() != n || d.Dim() != 784 || !equalInts(d.Shape, []int{1, 28, 28}) || d.NumClasses != 10 || len(d.Pixels) != n*784 {
 		t.Fatalf("%s: name %q, %d samples of %v, %d classes", name, d.Name, d.Len(), d.Shape, d.NumClasses)
 	}
 	if d.Labels[0] != first {

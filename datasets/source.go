@@ -10,14 +10,20 @@ import (
 	"sync"
 )
 
-// Source names the user's own data: a table file (CSV, Parquet, Arrow IPC)
-// or a directory of the four MNIST-style IDX files, and how to read it.
+// Source names the user's own data: a table file (CSV, Parquet, Arrow IPC),
+// a directory of the four MNIST-style IDX files, or a directory of files in
+// the binary CIFAR format, and how to read it.
 type Source struct {
 	// Path is the file or directory.
 	Path string `json:"path"`
-	// Format is "csv", "parquet", "arrow" or "idx"; "" tells it from the
-	// path: a directory is idx, then the extension (.csv/.tsv, .parquet/.pq,
-	// .arrow/.feather/.ipc/.arrows), then the file's first bytes.
+	// Format is "csv", "parquet", "arrow", "idx", or "cifar10", "cifar100"
+	// or "cifar100-coarse" (a directory holding the files of the binary
+	// CIFAR-10 or CIFAR-100 in their format, with any number of records:
+	// CIFARFormat.OpenDir); "" tells it from the path: a directory holding
+	// the CIFAR-10 files is cifar10, one holding those of CIFAR-100
+	// cifar100, any other directory idx; for a file the extension
+	// (.csv/.tsv, .parquet/.pq, .arrow/.feather/.ipc/.arrows), then its
+	// first bytes.
 	Format string `json:"format,omitempty"`
 	TableOptions
 }
@@ -164,7 +170,20 @@ func OpenSource(src Source) (Pair, error) {
 	if err != nil {
 		return Pair{}, ioErr(src.Path, err)
 	}
-	if src.Format == "idx" || (src.Format == "" && st.IsDir()) {
+	format := src.Format
+	if format == "" && st.IsDir() {
+		format = "idx"
+		for _, f := range []CIFARFormat{CIFAR10, CIFAR100} {
+			if f.cifarStatus(src.Path) == "found" {
+				format = f.Name
+				break
+			}
+		}
+	}
+	if f, ok := CIFARFormatOf(format); ok {
+		return openCIFARSource(src, f)
+	}
+	if format == "idx" {
 		return openIDXSource(src)
 	}
 	t, err := ReadTable(src.Path, src.Format, src.TableOptions)
@@ -174,8 +193,30 @@ func OpenSource(src Source) (Pair, error) {
 	return t.Build(src.TableOptions)
 }
 
+// openCIFARSource reads a directory of CIFAR files with any number of
+// records. The table options do not apply, but for an image shape, which
+// must be 3×32×32.
+func openCIFARSource(src Source, f CIFARFormat) (Pair, error) {
+	o := src.TableOptions
+	if o.LabelCol != "" || len(o.FeatureCols) > 0 || o.SplitCol != "" || o.TaskCol != "" || o.TestFraction != 0 || o.NumClasses != 0 || len(o.Shape) > 0 {
+		return Pair{}, fileErr(src.Path, ErrUnsupported, "a "+f.Title+" directory has no columns, split or class options (its images are 3x32x32, its files the train and test splits)")
+	}
+	if len(o.ImageShape) > 0 {
+		if err := o.Validate(); err != nil {
+			return Pair{}, &FileError{Path: src.Path, Kind: ErrCorrupt, Msg: strings.TrimPrefix(err.Error(), "datasets: ")}
+		}
+		if !equalInts(o.ImageShape, []int{3, 32, 32}) {
+			return Pair{}, fileErr(src.Path, ErrCorrupt, fmt.Sprintf("image_shape %s: %s images are 3x32x32", shapeString(o.ImageShape), f.Title))
+		}
+	}
+	return f.OpenDir(src.Path, false)
+}
+
 func openIDXSource(src Source) (Pair, error) {
 	o := src.TableOptions
+	if err := o.Validate(); err != nil {
+		return Pair{}, &FileError{Path: src.Path, Kind: ErrCorrupt, Msg: strings.TrimPrefix(err.Error(), "datasets: ")}
+	}
 	if o.LabelCol != "" || len(o.FeatureCols) > 0 || o.SplitCol != "" || o.TaskCol != "" || o.TestFraction != 0 {
 		return Pair{}, fileErr(src.Path, ErrUnsupported, "an IDX directory has no columns or split options: only the number of classes and the shape apply")
 	}
@@ -183,11 +224,12 @@ func openIDXSource(src Source) (Pair, error) {
 	if err != nil {
 		return Pair{}, err
 	}
-	if len(o.Shape) > 0 {
-		if prod(o.Shape) != p.Train.Dim() {
-			return Pair{}, fileErr(src.Path, ErrCorrupt, fmt.Sprintf("shape %v holds %d values, but the images have %d", o.Shape, prod(o.Shape), p.Train.Dim()))
+	if len(o.Shape) > 0 || len(o.ImageShape) > 0 {
+		shape, err := o.sampleShape(p.Train.Dim())
+		if err != nil {
+			return Pair{}, fileErr(src.Path, ErrCorrupt, err.Error())
 		}
-		p.Train.Shape, p.Test.Shape = slices.Clone(o.Shape), slices.Clone(o.Shape)
+		p.Train.Shape, p.Test.Shape = slices.Clone(shape), slices.Clone(shape)
 	}
 	for _, d := range []*Dataset{p.Train, p.Test} {
 		counts := d.ClassCounts()

@@ -42,7 +42,14 @@ type TableOptions struct {
 	SplitSeed uint64 `json:"split_seed,omitempty"`
 	// Shape is the per-sample shape, e.g. [28, 28] for 784 pixel columns
 	// (rotations need two dimensions); empty means [number of features].
+	// See Dataset.CHW for how a shape reads as channels × height × width.
 	Shape []int `json:"shape,omitempty"`
+	// ImageShape declares the feature columns an image of C channels of
+	// H×W values, [C, H, W], stored channel by channel, row by row (the
+	// CHW layout of PyTorch and of the CIFAR files: [3, 32, 32] for 3072
+	// columns). It must hold exactly as many values as there are features
+	// and excludes Shape.
+	ImageShape []int `json:"image_shape,omitempty"`
 }
 
 // maxTableClasses bounds the number of classes a label column may imply.
@@ -75,6 +82,19 @@ func (o TableOptions) Validate() error {
 	for _, s := range o.Shape {
 		if s < 1 {
 			return fmt.Errorf("datasets: shape %v: sizes must be >= 1", o.Shape)
+		}
+	}
+	if len(o.ImageShape) > 0 {
+		if len(o.Shape) > 0 {
+			return fmt.Errorf("datasets: shape %v and image_shape %v were both given: set one", o.Shape, o.ImageShape)
+		}
+		if len(o.ImageShape) != 3 {
+			return fmt.Errorf("datasets: image_shape %v: want three sizes, channels, height and width (e.g. [3, 32, 32])", o.ImageShape)
+		}
+		for _, s := range o.ImageShape {
+			if s < 1 {
+				return fmt.Errorf("datasets: image_shape %v: sizes must be >= 1", o.ImageShape)
+			}
 		}
 	}
 	roles := map[string]string{o.labelCol(): "label"}
@@ -283,12 +303,9 @@ func (t *TableData) Build(o TableOptions) (Pair, error) {
 			return Pair{}, TableRowError(t.Path, i/dim+1, t.Layout.FeatureNames[i%dim], "feature value is %v: features must be finite", f)
 		}
 	}
-	shape := o.Shape
-	if len(shape) == 0 {
-		shape = []int{dim}
-	}
-	if p := prod(shape); p != dim {
-		return Pair{}, fileErr(t.Path, ErrCorrupt, fmt.Sprintf("shape %v holds %d values, but the samples have %d features", shape, p, dim))
+	shape, err := o.sampleShape(dim)
+	if err != nil {
+		return Pair{}, fileErr(t.Path, ErrCorrupt, err.Error())
 	}
 	labelCol := o.labelCol()
 	labels, classNames, err := t.labels(labelCol, o.NumClasses)

@@ -28,15 +28,16 @@ type Config struct {
 	// Preset names the preset the configuration started from (informative).
 	Preset string `json:"preset,omitempty"`
 	// Benchmark is the stream generator (see Benchmarks and the README):
-	// "split-mnist", "split-fmnist", "split-synthetic", "permuted-mnist",
+	// "split-mnist", "split-fmnist", "split-synthetic", "split-cifar10",
+	// "split-cifar100", "split-cifar100-coarse", "permuted-mnist",
 	// "permuted-fmnist", "rotated-mnist", "rotated-fmnist", "mnist-fmnist",
 	// "gaussian", or, on the user's own data (Data), "split", "permuted",
 	// "rotated" or "tasks".
 	Benchmark string `json:"benchmark"`
 	// Experiences is the number of experiences, >= 0; 0 means the
-	// benchmark's default: 5; len(Angles) for rotated streams;
-	// len(ExperienceClasses) when set; 10 for mnist-fmnist (2 when
-	// domain-incremental); every task for "tasks".
+	// benchmark's default: 5 (10 for split-cifar100); len(Angles) for
+	// rotated streams; len(ExperienceClasses) when set; 10 for
+	// mnist-fmnist (2 when domain-incremental); every task for "tasks".
 	Experiences int `json:"experiences"`
 	// ClassOrder fixes the order classes are assigned to experiences; empty
 	// means 0..C-1, or a seeded permutation when PermuteClasses is set.

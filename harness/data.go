@@ -17,14 +17,21 @@ import (
 type benchmark struct {
 	name      string
 	generator string // split, permuted, rotated, mnist-fmnist, gaussian, tasks
-	dataset   string // mnist, fashion-mnist, synthetic; "" for the user's data (Config.Data)
+	dataset   string // mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse, synthetic; "" for the user's data (Config.Data)
 	summary   string
 }
+
+// defaultExperiences holds the default number of experiences of the
+// benchmarks whose default is not their generator's.
+var defaultExperiences = map[string]int{"split-cifar100": 10}
 
 var benchmarks = []benchmark{
 	{"split-mnist", "split", "mnist", "MNIST classes split into experiences (class-incremental by default)"},
 	{"split-fmnist", "split", "fashion-mnist", "Fashion-MNIST classes split into experiences"},
 	{"split-synthetic", "split", "synthetic", "Gaussian blobs (synthetic) split into experiences"},
+	{"split-cifar10", "split", "cifar10", "CIFAR-10 classes split into experiences (5×2 by default; class-incremental)"},
+	{"split-cifar100", "split", "cifar100", "CIFAR-100 classes split into experiences (10×10 by default, 20×5 with 20 experiences; class-incremental)"},
+	{"split-cifar100-coarse", "split", "cifar100-coarse", "CIFAR-100's 20 superclasses (coarse labels) split into experiences (5×4 by default)"},
 	{"permuted-mnist", "permuted", "mnist", "MNIST under a seeded pixel permutation per experience (domain-incremental by default)"},
 	{"permuted-fmnist", "permuted", "fashion-mnist", "Fashion-MNIST under a seeded pixel permutation per experience"},
 	{"rotated-mnist", "rotated", "mnist", "MNIST rotated by a given angle per experience (bilinear; domain-incremental by default)"},
@@ -33,7 +40,7 @@ var benchmarks = []benchmark{
 	{"gaussian", "gaussian", "synthetic", "Gaussian blobs whose class means move by synthetic.task_distance between experiences"},
 	{"split", "split", "", "the user's data (data.path) split by class"},
 	{"permuted", "permuted", "", "the user's data under a seeded feature permutation per experience"},
-	{"rotated", "rotated", "", "the user's images (data.shape [h, w]) rotated per experience"},
+	{"rotated", "rotated", "", "the user's images (data.image_shape [c, h, w] or data.shape [h, w]) rotated per experience"},
 	{"tasks", "tasks", "", "the user's data cut along its task column (data.task_col), one experience per task"},
 }
 
@@ -110,6 +117,8 @@ func (c *Config) numExperiences(b benchmark) int {
 		return 2
 	case b.generator == "mnist-fmnist":
 		return 10
+	case defaultExperiences[b.name] > 0:
+		return defaultExperiences[b.name]
 	}
 	return 5
 }
@@ -139,6 +148,7 @@ func (c *Config) cloneStreamFields() {
 		d := *c.Data
 		d.FeatureCols = slices.Clone(d.FeatureCols)
 		d.Shape = slices.Clone(d.Shape)
+		d.ImageShape = slices.Clone(d.ImageShape)
 		c.Data = &d
 	}
 }
@@ -228,9 +238,9 @@ func (c *Config) validateStream() error {
 	}
 	if c.Data != nil {
 		switch c.Data.Format {
-		case "", "csv", "parquet", "arrow", "idx":
+		case "", "csv", "parquet", "arrow", "idx", "cifar10", "cifar100", "cifar100-coarse":
 		default:
-			return invalid("data.format %q: must be csv, parquet, arrow or idx (empty: from the file)", c.Data.Format)
+			return invalid("data.format %q: must be csv, parquet, arrow, idx, cifar10, cifar100 or cifar100-coarse (empty: from the file)", c.Data.Format)
 		}
 		if err := c.Data.TableOptions.Validate(); err != nil {
 			return invalid("data: %s", strings.TrimPrefix(err.Error(), "datasets: "))
@@ -248,6 +258,11 @@ type Data struct {
 	// Locate says where to look for datasets (explicit directory, optional
 	// download).
 	Locate datasets.LocateOptions
+	// Load, when not nil, replaces datasets.Load for the named datasets of
+	// the benchmarks ("mnist", "fashion-mnist", "cifar10", "cifar100",
+	// "cifar100-coarse"): a program embedding the harness, or a test
+	// running split-cifar10 on a smaller copy of CIFAR-10, supplies its own.
+	Load func(name string, o datasets.LocateOptions) (datasets.Pair, error)
 
 	mu    sync.Mutex
 	cache map[string][]datasets.Pair
@@ -284,7 +299,11 @@ func (d *Data) load(key string, fn func() ([]datasets.Pair, error)) ([]datasets.
 
 func (d *Data) named(name string) (datasets.Pair, error) {
 	ps, err := d.load(name, func() ([]datasets.Pair, error) {
-		p, err := datasets.Load(name, d.Locate)
+		load := d.Load
+		if load == nil {
+			load = datasets.Load
+		}
+		p, err := load(name, d.Locate)
 		return []datasets.Pair{p}, err
 	})
 	if err != nil {
@@ -296,7 +315,7 @@ func (d *Data) named(name string) (datasets.Pair, error) {
 // base returns the dataset a single-dataset benchmark runs on.
 func (d *Data) base(cfg *Config, b benchmark) (datasets.Pair, error) {
 	switch b.dataset {
-	case "mnist", "fashion-mnist":
+	case "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse":
 		return d.named(b.dataset)
 	case "synthetic":
 		sc := cfg.Synthetic.datasetConfig("synthetic", 40)

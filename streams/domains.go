@@ -60,7 +60,7 @@ func Domains(name string, scenario Scenario, domains []Domain) (*Stream, error) 
 			}
 		}
 		parts[i] = &Stream{Name: name, Scenario: DomainIncremental, NumClasses: d.Data.Train.NumClasses,
-			InputDim: d.Data.Train.Dim(), Experiences: []*Experience{e}}
+			InputDim: d.Data.Train.Dim(), InputShape: ShapeOf(d.Data.Train), Experiences: []*Experience{e}}
 	}
 	return Concat(name, scenario, parts...)
 }
@@ -90,7 +90,12 @@ type PermutedConfig struct {
 
 // Permuted returns a stream whose experiences hold the whole dataset under
 // a different seeded permutation of the sample's values each: the pixel
-// permutations of Permuted MNIST. They are applied at gather time.
+// permutations of Permuted MNIST. They are applied at gather time. On
+// images of several channels (C×H×W, C > 1) the permutation moves pixel
+// positions: one permutation of the H·W positions, the same in every
+// channel (datasets.RandomImagePermutationMap), so the colour values of a
+// pixel stay together; on one channel, and on flat features, it permutes
+// every value. The stream keeps the dataset's shape.
 func Permuted(p datasets.Pair, cfg PermutedConfig) (*Stream, error) {
 	n := cfg.NumExperiences
 	if n == 0 {
@@ -106,33 +111,33 @@ func Permuted(p datasets.Pair, cfg PermutedConfig) (*Stream, error) {
 		if k > 0 || !cfg.IdentityFirst {
 			name := fmt.Sprintf("permutation %d", k+1)
 			doms[k].Name = name
-			doms[k].Map = datasets.RandomPermutationMap(name, p.Train.Dim(), rng)
+			c, h, w := p.Train.CHW()
+			doms[k].Map = datasets.RandomImagePermutationMap(name, c, h*w, rng)
 		}
 	}
 	return Domains(cfg.Name, cfg.Scenario, doms)
 }
 
-// ImageSize returns the height and width of d's samples: Shape [h, w] or
-// [1, h, w]; ok is false for other shapes.
-func ImageSize(d *datasets.Dataset) (h, w int, ok bool) {
-	switch s := d.Shape; {
-	case len(s) == 2:
-		return s[0], s[1], true
-	case len(s) == 3 && s[0] == 1:
-		return s[1], s[2], true
+// ImageSize returns the channels, height and width of d's samples when
+// they are images: Shape [h, w] (one channel) or [c, h, w]; ok is false
+// for other shapes (flat features).
+func ImageSize(d *datasets.Dataset) (c, h, w int, ok bool) {
+	if n := len(d.Shape); n != 2 && n != 3 {
+		return 0, 0, 0, false
 	}
-	return 0, 0, false
+	c, h, w = d.CHW()
+	return c, h, w, true
 }
 
 // Rotated returns a stream whose experience k holds the whole dataset
 // rotated by angles[k-1] degrees counter-clockwise (bilinear, zero padding;
-// datasets.RotationMap), applied at gather time. A rotation by 0° is no
-// transformation at all. The samples must be images: Shape [h, w] or
-// [1, h, w].
+// datasets.RotationMapCHW: every channel alike), applied at gather time. A
+// rotation by 0° is no transformation at all. The samples must be images:
+// Shape [h, w] or [c, h, w].
 func Rotated(p datasets.Pair, name string, angles []float64, scenario Scenario) (*Stream, error) {
-	h, w, ok := ImageSize(p.Train)
+	c, h, w, ok := ImageSize(p.Train)
 	if !ok {
-		return nil, fmt.Errorf("streams: %s: samples of shape %v cannot be rotated: want images of shape [h, w] (set the data shape)", name, p.Train.Shape)
+		return nil, fmt.Errorf("streams: %s: samples of shape %v cannot be rotated: want images of shape [h, w] or [c, h, w] (set the data's image shape)", name, p.Train.Shape)
 	}
 	if len(angles) == 0 {
 		return nil, fmt.Errorf("streams: %s: no angles", name)
@@ -141,7 +146,7 @@ func Rotated(p datasets.Pair, name string, angles []float64, scenario Scenario) 
 	for k, a := range angles {
 		doms[k] = Domain{Name: fmt.Sprintf("rotate %g°", a), Data: p}
 		if a != 0 {
-			doms[k].Map = datasets.RotationMap(h, w, a)
+			doms[k].Map = datasets.RotationMapCHW(c, h, w, a)
 		}
 	}
 	return Domains(name, scenario, doms)
@@ -166,11 +171,14 @@ func Concat(name string, scenario Scenario, parts ...*Stream) (*Stream, error) {
 	default:
 		return nil, fmt.Errorf("streams: unknown scenario %q", scenario)
 	}
-	s := &Stream{Name: name, Scenario: scenario, InputDim: parts[0].InputDim}
+	s := &Stream{Name: name, Scenario: scenario, InputDim: parts[0].InputDim, InputShape: parts[0].InputShape}
 	offset := 0
 	for i, part := range parts {
 		if part.InputDim != s.InputDim {
 			return nil, fmt.Errorf("streams: %s: part %d has samples of %d values, part 1 of %d", name, i+1, part.InputDim, s.InputDim)
+		}
+		if part.Shape() != parts[0].Shape() {
+			return nil, fmt.Errorf("streams: %s: part %d has samples of shape %v, part 1 of %v", name, i+1, part.Shape(), parts[0].Shape())
 		}
 		if scenario == DomainIncremental && i > 0 && part.NumClasses != parts[0].NumClasses {
 			return nil, fmt.Errorf("streams: %s: a domain-incremental stream needs one label space, but part %d has %d classes and part 1 %d", name, i+1, part.NumClasses, parts[0].NumClasses)
@@ -252,7 +260,7 @@ func ByTask(p datasets.Pair, cfg ByTaskConfig) (*Stream, error) {
 	if scen == "" {
 		scen = DomainIncremental
 	}
-	s := &Stream{Name: cfg.Name, Scenario: scen, NumClasses: p.Train.NumClasses, InputDim: p.Train.Dim()}
+	s := &Stream{Name: cfg.Name, Scenario: scen, NumClasses: p.Train.NumClasses, InputDim: p.Train.Dim(), InputShape: ShapeOf(p.Train)}
 	for k := range nt {
 		s.Experiences = append(s.Experiences, &Experience{ID: k + 1, Task: k, Name: "task " + p.Train.TaskNames[k],
 			Train: View{Data: p.Train}, Test: View{Data: p.Test}})

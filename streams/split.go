@@ -164,7 +164,10 @@ func SplitClasses(p datasets.Pair, cfg SplitConfig) (*Stream, error) {
 	for i := range expOf {
 		expOf[i] = -1
 	}
-	s := &Stream{Name: cfg.Name, Scenario: scen, NumClasses: nc, InputDim: p.Train.Dim()}
+	if ShapeOf(p.Train) != ShapeOf(p.Test) {
+		return nil, fmt.Errorf("streams: train samples have shape %v, test %v", ShapeOf(p.Train), ShapeOf(p.Test))
+	}
+	s := &Stream{Name: cfg.Name, Scenario: scen, NumClasses: nc, InputDim: p.Train.Dim(), InputShape: ShapeOf(p.Train)}
 	if scen == DomainIncremental {
 		s.NumClasses = slices.Max(sizes)
 	}

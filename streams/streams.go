@@ -94,10 +94,16 @@ type Experience struct {
 // Stream is a sequence of experiences over one label space.
 type Stream struct {
 	// Name identifies the benchmark, e.g. "split-mnist".
-	Name        string
-	Scenario    Scenario
-	NumClasses  int
-	InputDim    int
+	Name       string
+	Scenario   Scenario
+	NumClasses int
+	// InputDim is the number of values of a sample, InputShape.Dim().
+	InputDim int
+	// InputShape is the shape of a sample (C×H×W; 1×1×InputDim for flat
+	// features). The generators set it from the dataset
+	// (datasets.Dataset.CHW); Shape returns it, or the flat shape when a
+	// stream built by hand leaves it zero.
+	InputShape  Shape
 	Experiences []*Experience
 	// TaskMasks[t] marks the classes of task t in task-incremental streams
 	// (nil otherwise); see Mask.
@@ -135,6 +141,9 @@ func (s *Stream) SetTaskMasks() {
 func (s *Stream) Validate() error {
 	if len(s.Experiences) == 0 {
 		return fmt.Errorf("streams: %s: no experiences", s.Name)
+	}
+	if s.InputShape != (Shape{}) && s.InputShape.Dim() != s.InputDim {
+		return fmt.Errorf("streams: %s: input shape %v holds %d values, but InputDim is %d", s.Name, s.InputShape, s.InputShape.Dim(), s.InputDim)
 	}
 	for i, e := range s.Experiences {
 		if e.ID != i+1 {
@@ -289,4 +298,7 @@ const (
 	RandPermutation
 	// RandValidation draws the held-out validation samples (HoldOut).
 	RandValidation
+	// RandAugment draws the data augmentation of training batches
+	// (CropFlip).
+	RandAugment
 )

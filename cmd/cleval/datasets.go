@@ -31,8 +31,8 @@ func streamFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "hide-boundaries", Usage: "hide experience boundaries from the strategy"},
 		&cli.Float64Flag{Name: "blur", Usage: "blurry boundaries: transition width as a fraction of an experience, 0 to 1"},
 		&cli.Float64Flag{Name: "validation-fraction", Usage: "hold out this fraction of each experience's training data as the continual-evaluation set (implies --eval-subset validation; default 0.05 with it)"},
-		&cli.StringFlag{Name: "data", Usage: "your own data: a CSV, Parquet or Arrow table, or an IDX directory (benchmarks split, permuted, rotated, tasks)"},
-		&cli.StringFlag{Name: "data-format", Usage: "csv, parquet, arrow or idx (default: from the file)"},
+		&cli.StringFlag{Name: "data", Usage: "your own data: a CSV, Parquet or Arrow table, an IDX directory or a directory of CIFAR binary files (benchmarks split, permuted, rotated, tasks)"},
+		&cli.StringFlag{Name: "data-format", Usage: "csv, parquet, arrow, idx, cifar10, cifar100 or cifar100-coarse (default: from the file)"},
 		&cli.StringFlag{Name: "label-col", Usage: "label column of --data (default: label)"},
 		&cli.StringFlag{Name: "feature-cols", Usage: "comma-separated feature columns of --data (default: every other column, or one list column)"},
 		&cli.StringFlag{Name: "split-col", Usage: "column of --data saying train or test (default: hold out --test-fraction)"},
@@ -40,6 +40,7 @@ func streamFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "test-fraction", Usage: "fraction of each class held out as the test split when --data has no split column (default 0.2)"},
 		&cli.IntFlag{Name: "num-classes", Usage: "number of classes of --data (default: inferred)"},
 		&cli.StringFlag{Name: "data-shape", Usage: "per-sample shape of --data, e.g. 28,28 (needed to rotate)"},
+		&cli.StringFlag{Name: "image-shape", Usage: "the feature columns of --data are images of CxHxW values, channel by channel (e.g. 3x32x32 for 3072 columns)"},
 	}
 }
 
@@ -86,7 +87,7 @@ func splitNames(s string) []string {
 }
 
 // dataFlags are the flags describing --data.
-var dataFlags = []string{"data-format", "label-col", "feature-cols", "split-col", "task-col", "test-fraction", "num-classes", "data-shape"}
+var dataFlags = []string{"data-format", "label-col", "feature-cols", "split-col", "task-col", "test-fraction", "num-classes", "data-shape", "image-shape"}
 
 // applyStreamFlags applies the stream and data flags that were set to cfg.
 func applyStreamFlags(c *cli.Context, cfg *harness.Config) error {
@@ -150,6 +151,7 @@ func applyStreamFlags(c *cli.Context, cfg *harness.Config) error {
 			src = *cfg.Data
 			src.FeatureCols = slices.Clone(src.FeatureCols)
 			src.Shape = slices.Clone(src.Shape)
+			src.ImageShape = slices.Clone(src.ImageShape)
 		}
 		if c.IsSet("data") {
 			src.Path = c.String("data")
@@ -193,11 +195,21 @@ func applyTableFlags(c *cli.Context, o *datasets.TableOptions) error {
 		o.NumClasses = c.Int("num-classes")
 	}
 	if c.IsSet("data-shape") {
-		s, err := parseInts(c.String("data-shape"), false)
+		s, err := datasets.ParseShape(c.String("data-shape"))
 		if err != nil {
-			return usagef("--data-shape: %v", err)
+			return usagef("--data-shape: %v", strings.TrimPrefix(err.Error(), "datasets: "))
 		}
 		o.Shape = s
+	}
+	if c.IsSet("image-shape") {
+		s, err := datasets.ParseShape(c.String("image-shape"))
+		if err != nil {
+			return usagef("--image-shape: %v", strings.TrimPrefix(err.Error(), "datasets: "))
+		}
+		if len(s) != 3 {
+			return usagef("--image-shape %s: want channels x height x width, e.g. 3x32x32", c.String("image-shape"))
+		}
+		o.ImageShape = s
 	}
 	return nil
 }
@@ -216,28 +228,35 @@ func datasetsCommand() *cli.Command {
 			tableFlags = append(tableFlags, f)
 		}
 	}
+	// A usage error of a subcommand (an unknown flag) is bad input, exit
+	// status 2, as for the top-level commands.
+	onUsage := func(c *cli.Context, err error, isSubcommand bool) error { return usageError{err} }
+	// Each command gets its own copy of the flags: cli appends --help to
+	// a command's flag slice, which would overwrite a shared array.
 	return &cli.Command{
 		Name:  "datasets",
 		Usage: "list the known datasets, where each was found or how to get it; verify and describe them",
 		Description: "Without a subcommand: the known datasets, the directory each was found in (or every place looked at\n" +
 			"and how to get it), and the benchmarks. See also: cleval datasets verify, cleval datasets info.",
-		Flags:  locFlags[:1],
+		Flags:  slices.Clone(locFlags[:1]),
 		Action: func(c *cli.Context) error { return listDatasets(c.App.Writer, locate(c)) },
 		Subcommands: []*cli.Command{
 			{
-				Name:      "verify",
-				Usage:     "check the SHA-256 of the files of MNIST and Fashion-MNIST against the published values",
-				ArgsUsage: "[mnist|fashion-mnist ...] (default: all found)",
-				Flags:     locFlags,
+				Name:         "verify",
+				Usage:        "check the SHA-256 of the files of MNIST and Fashion-MNIST against the published values; the record counts, sizes and labels of CIFAR-10 and CIFAR-100 (and the MD5 of their archive when it is there)",
+				ArgsUsage:    "[mnist|fashion-mnist|cifar10|cifar100 ...] (default: all found)",
+				Flags:        slices.Clone(locFlags),
+				OnUsageError: onUsage,
 				Action: func(c *cli.Context) error {
 					return verifyDatasets(c.App.Writer, c.Args().Slice(), locate(c))
 				},
 			},
 			{
-				Name:      "info",
-				Usage:     "samples, classes, shape and per-class counts of a dataset",
-				ArgsUsage: "NAME|PATH (a known dataset, an IDX directory, or a CSV, Parquet or Arrow table)",
-				Flags:     append(slices.Clone(locFlags), tableFlags...),
+				Name:         "info",
+				Usage:        "samples, classes, shape and per-class counts of a dataset",
+				ArgsUsage:    "NAME|PATH (a known dataset, an IDX or CIFAR directory, or a CSV, Parquet or Arrow table)",
+				Flags:        append(slices.Clone(locFlags), tableFlags...),
+				OnUsageError: onUsage,
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usagef("datasets info: want one dataset name or path, got %d arguments", c.NArg())
@@ -260,6 +279,10 @@ func knownNames() []string {
 func listDatasets(w io.Writer, opts datasets.LocateOptions) error {
 	for _, k := range datasets.Known() {
 		fmt.Fprintf(w, "%s\n    %s\n    %d classes, %s, %d train + %d test samples\n", k.Name, k.Description, k.NumClasses, shapeText(k.Shape), k.TrainSize, k.TestSize)
+		if k.Of != "" {
+			fmt.Fprintf(w, "    the files of %s (see there)\n", k.Of)
+			continue
+		}
 		dir, err := datasets.Locate(k.Name, opts)
 		var lerr *datasets.LocateError
 		switch {
@@ -270,7 +293,11 @@ func listDatasets(w io.Writer, opts datasets.LocateOptions) error {
 			for _, p := range lerr.Looked {
 				fmt.Fprintf(w, "      %s\n", p)
 			}
-			fmt.Fprintf(w, "    to get it: %s (or --download from %s)\n", k.GetIt, k.URLs[0])
+			if k.Downloadable {
+				fmt.Fprintf(w, "    to get it: %s (or --download from %s)\n", k.GetIt, k.URLs[0])
+			} else {
+				fmt.Fprintf(w, "    to get it (cleval cannot download it): %s\n", k.GetIt)
+			}
 		default:
 			return err
 		}
@@ -288,9 +315,13 @@ func listDatasets(w io.Writer, opts datasets.LocateOptions) error {
 func verifyDatasets(w io.Writer, names []string, opts datasets.LocateOptions) error {
 	explicit := len(names) > 0
 	if !explicit {
-		names = knownNames()
+		for _, k := range datasets.Known() {
+			if k.Of == "" {
+				names = append(names, k.Name)
+			}
+		}
 	}
-	var failed []string
+	var failed, corrupt []string
 	for _, name := range names {
 		if !slices.Contains(knownNames(), name) {
 			return usagef("datasets verify: unknown dataset %q (known: %s)", name, strings.Join(knownNames(), ", "))
@@ -301,6 +332,16 @@ func verifyDatasets(w io.Writer, names []string, opts datasets.LocateOptions) er
 				return err
 			}
 			fmt.Fprintf(w, "%s: not found (cleval datasets lists where it was looked for)\n", name)
+			continue
+		}
+		if f, ok := datasets.CIFARFormatOf(name); ok {
+			bad, mismatch := verifyCIFAR(w, f, dir)
+			if bad {
+				corrupt = append(corrupt, name)
+			}
+			if mismatch {
+				failed = append(failed, name)
+			}
 			continue
 		}
 		checks, err := datasets.Verify(name, dir)
@@ -318,10 +359,51 @@ func verifyDatasets(w io.Writer, names []string, opts datasets.LocateOptions) er
 			failed = append(failed, name)
 		}
 	}
+	if len(corrupt) > 0 {
+		return fmt.Errorf("datasets verify: %s: files differ from the published ones: %w", strings.Join(corrupt, ", "), datasets.ErrCorrupt)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("datasets verify: %s: files differ from the published ones: %w", strings.Join(failed, ", "), datasets.ErrChecksum)
 	}
 	return nil
+}
+
+// verifyCIFAR prints the checks of the CIFAR files in dir (record counts,
+// sizes, label ranges) and of the published archive when it is there;
+// corrupt reports a file that failed, mismatch an archive whose MD5
+// differs.
+func verifyCIFAR(w io.Writer, f datasets.CIFARFormat, dir string) (corrupt, mismatch bool) {
+	checks, err := f.VerifyRecords(dir)
+	fmt.Fprintf(w, "%s: %s\n", f.Name, dir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, ch := range checks {
+		var status string
+		var fe *datasets.FileError
+		problem := fmt.Sprint(ch.Err)
+		if errors.As(ch.Err, &fe) && fe.Path == ch.Path {
+			problem = fe.Msg // the path is on the line already
+		}
+		switch {
+		case ch.OK():
+			status = fmt.Sprintf("ok (%d records, labels in range, %d to %d records per class)", ch.Records, slices.Min(ch.Counts), slices.Max(ch.Counts))
+		case ch.Counts != nil:
+			status = fmt.Sprintf("BAD: %s (labels in range, %d to %d records per class)", problem, slices.Min(ch.Counts), slices.Max(ch.Counts))
+		default:
+			status = "BAD: " + problem
+		}
+		fmt.Fprintf(tw, "  %s\t%d bytes\t%s\n", ch.File, max(ch.Size, 0), status)
+	}
+	tw.Flush()
+	ac, aerr := datasets.VerifyArchive(f.Name, dir)
+	switch {
+	case ac.Path == "" && aerr == nil:
+		fmt.Fprintf(w, "  archive: not there (MD5 %s not checked)\n", ac.Want)
+	case aerr != nil:
+		fmt.Fprintf(w, "  archive: MISMATCH: %v\n", aerr)
+	default:
+		fmt.Fprintf(w, "  archive: %s: ok (published MD5 %s matches)\n", ac.Path, ac.MD5)
+	}
+	return err != nil, aerr != nil
 }
 
 func short(sum string) string {

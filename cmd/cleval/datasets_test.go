@@ -276,7 +276,7 @@ func TestDatasetsCommand(t *testing.T) {
 			t.Errorf("verify mnist: exit %d\n%s%s", code, stdout, stderr)
 		}
 		stdout, _, code = cleval(t, "datasets", "info", "mnist")
-		if code != 0 || !strings.Contains(stdout, "samples: 60000 train, 10000 test") || !strings.Contains(stdout, "shape:   28x28") ||
+		if code != 0 || !strings.Contains(stdout, "samples: 60000 train, 10000 test") || !strings.Contains(stdout, "shape:   1x28x28") ||
 			!strings.Contains(stdout, "5923") { // training samples of digit 0
 			t.Errorf("info mnist: exit %d\n%s", code, stdout)
 		}
