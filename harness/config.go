@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cleval/cleval/datasets"
@@ -83,6 +84,12 @@ type Config struct {
 	// replayed batch separately) or "joint" (one forward pass over the
 	// concatenated batch). Models without batch normalisation ignore it.
 	BatchNorm string `json:"batch_norm,omitempty"`
+	// Augment is the data augmentation applied to the rows every training
+	// update trains on (new and replayed alike; never to evaluation):
+	// "crop-flip" (random crop with 4 pixels of zero padding and a
+	// horizontal flip, per sample) or "pcr" (PCR's: random resized crop,
+	// flip, colour jitter, grey); "" means none. It needs image samples.
+	Augment string `json:"augment,omitempty"`
 	// Strategy is a registered strategy name; StrategyParams its parameters
 	// as a JSON object (resolved: every parameter with its value).
 	Strategy       string          `json:"strategy"`
@@ -345,12 +352,15 @@ func (c *Config) validateModel() error {
 	default:
 		return invalid("batch_norm %q: must be %s or %s", c.BatchNorm, BatchNormSeparate, BatchNormJoint)
 	}
+	if c.Augment != "" && !slices.Contains(streams.Augmentations, c.Augment) {
+		return invalid("augment %q: must be one of %s (or empty for none)", c.Augment, strings.Join(streams.Augmentations, ", "))
+	}
 	return nil
 }
 
 // ModelSpec returns the model the configuration trains on stream s.
 func (c *Config) ModelSpec(s *streams.Stream) nn.Spec {
-	return nn.Spec{Arch: c.ModelName(), Input: nn.Flat(s.InputDim), Classes: s.NumClasses, Hidden: c.Hidden}
+	return nn.Spec{Arch: c.ModelName(), Input: nn.Shape(s.Shape()), Classes: s.NumClasses, Hidden: c.Hidden}
 }
 
 // Key identifies a resolved configuration and its seed together with the

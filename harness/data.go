@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/cleval/cleval/datasets"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -413,7 +414,23 @@ func (d *Data) Stream(cfg *Config) (*streams.Stream, error) {
 			return nil, fmt.Errorf("%w: eval.validation_fraction: %v", ErrInvalid, err)
 		}
 	}
+	if err := cfg.checkStream(s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkStream checks what the configuration asks of the stream's samples:
+// augmentation needs images, and the model must fit them.
+func (c *Config) checkStream(s *streams.Stream) error {
+	sh := s.Shape()
+	if c.Augment != "" && (sh.H < 2 || sh.W < 2) {
+		return invalid("augment %s: needs image samples, and the samples of benchmark %s are %dx%dx%d", c.Augment, c.Benchmark, sh.C, sh.H, sh.W)
+	}
+	if _, err := nn.New(c.ModelSpec(s), nil); err != nil {
+		return invalid("model %s: %v", c.ModelName(), strings.TrimPrefix(err.Error(), "nn: "))
+	}
+	return nil
 }
 
 // mnistFMNIST splits MNIST into n/2 experiences followed by Fashion-MNIST

@@ -144,6 +144,13 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 		BatchSize:      cfg.BatchSize,
 		JointBatchNorm: cfg.BatchNorm == BatchNormJoint,
 	}
+	if cfg.Augment != "" {
+		aug, err := streams.NewAugmenter(cfg.Augment, s.Shape())
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		sctx.SetAugment(aug, streams.NewRand(cfg.Seed, streams.RandAugment))
+	}
 	if err := strat.Setup(sctx); err != nil {
 		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)
 	}

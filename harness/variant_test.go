@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -112,5 +113,53 @@ func TestMatrixTestSubset(t *testing.T) {
 		if full.evals[i] != r {
 			t.Fatalf("evaluation record %d changed with test_size: %+v vs %+v", i, r, full.evals[i])
 		}
+	}
+}
+
+// TestAugmentation: augmentation changes training (not the evaluation of
+// the initial model), is the same in every run of the seed, and needs
+// image samples.
+func TestAugmentation(t *testing.T) {
+	mk := func(aug string) Config {
+		cfg := synthConfig("naive")
+		cfg.Benchmark = "split-mnist"
+		cfg.Iterations = 4
+		cfg.Eval.Size = 50
+		cfg.Augment = aug
+		return cfg
+	}
+	plain, a, b := mk(""), mk("crop-flip"), mk("crop-flip")
+	rp, _, err := runConfig(t, context.Background(), plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, _, err := runConfig(t, context.Background(), a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _, err := runConfig(t, context.Background(), b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.evals[0] != rp.evals[0] {
+		t.Errorf("t = 0 evaluated differently with augmentation: %+v vs %+v", ra.evals[0], rp.evals[0])
+	}
+	same := true
+	for i := range ra.evals {
+		if ra.evals[i] != rb.evals[i] {
+			t.Fatalf("two runs of the seed differ at record %d", i)
+		}
+		same = same && ra.evals[i].LossSum == rp.evals[i].LossSum
+	}
+	if same {
+		t.Error("augmentation changed nothing")
+	}
+	flat := synthConfig("naive")
+	flat.Augment = "crop-flip"
+	if _, err := flat.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testData.Stream(&flat); err == nil || !errors.Is(err, ErrInvalid) {
+		t.Errorf("augmentation of flat samples: %v", err)
 	}
 }

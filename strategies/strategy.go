@@ -68,6 +68,9 @@ type Context struct {
 	// each segment (the new batch, the replayed one) is normalised by its
 	// own, as if forwarded separately (see WeightedStep).
 	JointBatchNorm bool
+	// aug is the training-time augmentation (SetAugment), shared by the
+	// copies of the Context that wrappers pass on.
+	aug *augmentation
 	// Hooks are installed by wrapper strategies for the strategy they
 	// wrap (see Hooks and Wrapper); the driver's Context has none.
 	Hooks Hooks
@@ -118,4 +121,42 @@ type VariantProvider interface {
 // the strategy they wrap.
 type ModelChecker interface {
 	CheckModel(arch string) error
+}
+
+// augmentation is a Context's training-time data augmentation and its
+// buffer.
+type augmentation struct {
+	a   streams.Augmenter
+	rng *rand.Rand
+	buf []float32
+}
+
+// SetAugment makes every update through WeightedStep train on augmented
+// copies of its rows — new and replayed alike — drawn from rng (the run's
+// augmentation stream): the batch itself is never changed, so a
+// mini-batch used for several updates is augmented afresh each time.
+// Evaluation never sees augmentation, nor do the extra passes strategies
+// make with WeightedGrad (reference gradients, Fisher estimates). A nil a
+// turns augmentation off.
+func (ctx *Context) SetAugment(a streams.Augmenter, rng *rand.Rand) {
+	if a == nil {
+		ctx.aug = nil
+		return
+	}
+	ctx.aug = &augmentation{a: a, rng: rng}
+}
+
+// augment returns x (n rows of dim values) augmented into the Context's
+// buffer, or x itself without augmentation.
+func (ctx *Context) augment(x []float32, n, dim int) []float32 {
+	g := ctx.aug
+	if g == nil || n == 0 {
+		return x
+	}
+	if cap(g.buf) < n*dim {
+		g.buf = make([]float32, n*dim)
+	}
+	g.buf = g.buf[:n*dim]
+	g.a.Augment(g.buf, x[:n*dim], n, g.rng)
+	return g.buf
 }

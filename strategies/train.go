@@ -54,12 +54,22 @@ func (s *Segment) softmaxMask() nn.SoftmaxMask {
 // included in the returned loss. Strategies that update through
 // WeightedStep therefore compose with every wrapper.
 //
+// When the Context has an augmentation (SetAugment) the forward pass sees
+// augmented copies of the rows, and so do the hooks (Update.X).
+//
 // In models with batch normalisation each segment is normalised by its own
 // batch statistics (as if the segments were forwarded one after the
 // other, as PyTorch code that forwards the new and the replayed samples
 // separately does), unless ctx.JointBatchNorm asks for one pass over the
 // concatenated rows.
 func WeightedStep(ctx *Context, ws *nn.Workspace, x []float32, y []int32, segs ...Segment) float64 {
+	if ctx.aug != nil {
+		n := 0
+		for _, s := range segs {
+			n += s.N
+		}
+		x = ctx.augment(x, n, ctx.Model.InputDim())
+	}
 	var loss float64
 	if ctx.Hooks.empty() {
 		loss = weightedGrad(ctx.Model, ws, x, y, segs, ctx.JointBatchNorm)
