@@ -169,6 +169,9 @@ func (r *Report) preamble() []string {
 
 func (r *Report) groupHeader(g *Group) string {
 	var parts []string
+	if g.Ingested {
+		parts = append(parts, "ingested")
+	}
 	if len(g.Presets) > 0 {
 		parts = append(parts, "preset "+strings.Join(g.Presets, ","))
 	}
