@@ -142,6 +142,11 @@ func Bootstrap(xs []float64, opt BootstrapOptions) BootstrapInterval {
 		dist, total = drawDistribution(vals, B, opt.Seed)
 		out.Resamples = B
 	}
+	for i := range dist {
+		// A resample mean is a mean of the values; keep rounding from
+		// putting it an ulp outside them.
+		dist[i].v = min(max(dist[i].v, lo), hi)
+	}
 	slices.SortFunc(dist, func(a, b weighted) int {
 		switch {
 		case a.v < b.v:
