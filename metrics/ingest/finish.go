@@ -264,11 +264,13 @@ func (ing *ingester) finish(rs *runState) (RunResult, error) {
 			prev = ends[k-2]
 		}
 		if ends[k-1] <= prev {
-			l := at
-			if e, ok := given[k]; ok && e.End != nil {
-				l = expAt(k)
+			if e, ok := given[k]; !ok || e.End == nil {
+				// A derived end: name the record that goes back.
+				l := ing.locateEval(rs.name, func(r *evalRow) bool { return r.Training == k && r.Iteration <= prev })
+				return RunResult{}, ing.errAt(l, "training_exp", "run %s: a record of experience %d at iteration %d, but experience %d ends at iteration %d: the records of an experience come after those of the one before",
+					rs.name, ing.showExp(k), ends[k-1], ing.showExp(k-1), prev)
 			}
-			return RunResult{}, ing.errAt(l, "end_iteration", "run %s: experience %d ends at iteration %d, not after the end of experience %d (%d): experiences end in order, the first at an iteration >= 1",
+			return RunResult{}, ing.errAt(expAt(k), "end_iteration", "run %s: experience %d ends at iteration %d, not after the end of experience %d (%d): experiences end in order, the first at an iteration >= 1",
 				rs.name, ing.showExp(k), ends[k-1], ing.showExp(k-1), prev)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
 )
 
 // jsonlSource reads JSON Lines: one JSON object per line, blank lines
@@ -101,6 +102,9 @@ type flatObject struct {
 	names []string
 	vals  []value
 	keys  map[string]string
+	// utf8 is set when the line is valid UTF-8; otherwise every string
+	// goes through encoding/json, which replaces invalid bytes.
+	utf8 bool
 }
 
 // parse reads one JSON object. It checks the whole line with json.Valid
@@ -116,6 +120,7 @@ func (o *flatObject) parse(b []byte) error {
 		}
 		return fmt.Errorf("not valid JSON: %v", err)
 	}
+	o.utf8 = utf8.Valid(b)
 	if b[0] != '{' {
 		return errors.New("not a JSON object: each line must be one object {\"name\": value, ...}")
 	}
@@ -170,7 +175,7 @@ func (o *flatObject) str(b []byte, i int, intern bool) (string, int, error) {
 		j++
 	}
 	raw := b[i+1 : j]
-	if !escaped {
+	if !escaped && o.utf8 {
 		if intern {
 			if k, ok := o.keys[string(raw)]; ok {
 				return k, j + 1, nil
