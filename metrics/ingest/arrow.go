@@ -41,12 +41,12 @@ type arrowSource struct {
 	e    error
 }
 
-func newParquet(path string) (s *arrowSource, err error) {
+func newParquet(path string) (_ *arrowSource, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, openErr(path, err)
 	}
-	s = &arrowSource{path: path, kind: "Parquet", f: f}
+	s := &arrowSource{path: path, kind: "Parquet", f: f}
 	defer func() {
 		if r := recover(); r != nil {
 			err = inputErr(path, position{}, "", "not a readable Parquet file: %v", r)
@@ -73,12 +73,12 @@ func newParquet(path string) (s *arrowSource, err error) {
 	return s, nil
 }
 
-func newArrow(path string) (s *arrowSource, err error) {
+func newArrow(path string) (_ *arrowSource, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, openErr(path, err)
 	}
-	s = &arrowSource{path: path, kind: "Arrow IPC", f: f}
+	s := &arrowSource{path: path, kind: "Arrow IPC", f: f}
 	defer func() {
 		if r := recover(); r != nil {
 			err = inputErr(path, position{}, "", "not a readable Arrow IPC file: %v", r)

@@ -38,6 +38,9 @@ type InputError struct {
 	// Row and Line locate the row (both 0 when the error is about the
 	// file as a whole, such as an empty file); see position.
 	Row, Line int
+	// Header is set when the error is about the file's columns (the
+	// header row of a CSV file, the schema of a Parquet or Arrow file).
+	Header bool
 	// Column is the column (after --map renaming, as the format names it)
 	// the problem is in; empty when it is not about one column.
 	Column string
@@ -49,6 +52,9 @@ func (e *InputError) Error() string {
 	b.WriteString("ingest: ")
 	b.WriteString(e.File)
 	where := position{e.Row, e.Line}.String()
+	if e.Header && where == "" {
+		where = "header"
+	}
 	if where != "" || e.Column != "" {
 		b.WriteString(": ")
 		b.WriteString(where)

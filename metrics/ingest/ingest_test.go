@@ -513,6 +513,12 @@ func TestBadInput(t *testing.T) {
 		{name: "run without records", evals: head + good, runs: "run,seed\na,1\nb,2\n", want: "runs.csv: row 2 (line 3), column run: run b has no evaluation records"},
 		{name: "meta conflict", evals: head + good, runs: "run,seed\na,1\n", opt: Options{Meta: map[string]string{"seed": "2"}}, want: "column seed: run a: 1 here, but --meta seed=2"},
 		{name: "matrix column out of range", evals: head + good, runs: "run,seed\na,1\n", matrix: "run,row_exp,col_exp,correct,total\na,1,3,1,2\n", want: "accuracy_matrix.csv: row 1 (line 2), column col_exp: run a: col_exp 3, but the run has 2 experiences"},
+		// Records are written 64 to a statement: duplicates inside one
+		// statement and across two.
+		{name: "duplicate in one batch", evals: head + longRun(100, 20), opt: Options{Meta: map[string]string{"seed": "0"}},
+			want: "evaluations.csv: row 21 (line 22), column eval_exp: duplicate record: run a, variant live, iteration 19, eval_exp 1 (the first is row 20 (line 21))"},
+		{name: "duplicate across batches", evals: head + longRun(200, 64), opt: Options{Meta: map[string]string{"seed": "0"}},
+			want: "evaluations.csv: row 65 (line 66), column eval_exp: duplicate record: run a, variant live, iteration 63, eval_exp 1 (the first is row 64 (line 65))"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -638,4 +644,18 @@ func repeatedKeys(s string) bool {
 		}
 	}
 	return false
+}
+
+// longRun returns n records of run a (one experience, iterations 0, 1,
+// ...) where record at (0-based) repeats the one before.
+func longRun(n, at int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		it := i
+		if i >= at {
+			it = i - 1
+		}
+		fmt.Fprintf(&b, "a,%d,1,1,1,2\n", it)
+	}
+	return b.String()
 }

@@ -192,6 +192,14 @@ func (r *resolver) label(field string) string {
 // checkColumns checks that the fields of table t hold every required
 // column and no unknown one. where locates the header or the line.
 func (r *resolver) checkColumns(t Table, fields []string, file string, where position) error {
+	err := r.checkColumns1(t, fields, file, where)
+	if ie, ok := err.(*InputError); ok && where == (position{}) {
+		ie.Header = true
+	}
+	return err
+}
+
+func (r *resolver) checkColumns1(t Table, fields []string, file string, where position) error {
 	have := map[col]bool{}
 	for _, f := range fields {
 		c := r.col(t, f)

@@ -180,11 +180,15 @@ func (g *Ingest) flush() error {
 		for _, e := range g.evals {
 			if _, err = g.tx.ExecContext(g.ctx, `INSERT INTO evaluations(run_id, variant, iteration, eval_exp, training_exp, correct, total, loss_sum, subset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				e.run, e.Variant, e.Iteration, e.Evaluated, e.Training, e.Correct, e.Total, e.LossSum, string(e.Subset)); err != nil {
+				if isConstraint(err) {
+					return &DuplicateError{Run: e.run, Table: "evaluations", Eval: e.EvalRecord}
+				}
 				break
 			}
 		}
 	}
 	if err != nil {
+		// A failed multi-row statement stored none of its rows.
 		if isConstraint(err) {
 			if dup := g.findDuplicate(); dup != nil {
 				return dup
