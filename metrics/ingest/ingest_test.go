@@ -493,8 +493,8 @@ func TestBadInput(t *testing.T) {
 	good := "a,0,1,1,1,2\na,1,1,1,2,2\na,2,2,1,1,2\na,2,2,2,1,2\n"
 	for _, tc := range []struct {
 		name, evals, matrix, runs, exps string
-		opt                       Options
-		want                      string
+		opt                             Options
+		want                            string
 	}{
 		{name: "iterations back", evals: head + "a,0,1,1,1,2\na,2,1,1,2,2\na,1,1,1,1,2\n", want: "evaluations.csv: row 3 (line 4), column iteration: 1 after iteration 2 of run a"},
 		{name: "negative total", evals: head + "a,0,1,1,0,-2\n", want: "row 1 (line 2), column total: -2: must be >= 1"},
