@@ -137,28 +137,6 @@ func (v value) text() (string, string) {
 	return "", fmt.Sprintf("%s is not a name (a string or an integer)", v.describe())
 }
 
-// boolean returns the cell as a boolean (true/false, 1/0).
-func (v value) boolean() (bool, string) {
-	switch v.k {
-	case kBool:
-		return v.b, ""
-	case kInt:
-		if v.i == 0 || v.i == 1 {
-			return v.i == 1, ""
-		}
-	case kText, kString:
-		switch strings.ToLower(strings.TrimSpace(v.s)) {
-		case "true", "1":
-			return true, ""
-		case "false", "0":
-			return false, ""
-		}
-	case kNull:
-		return false, "missing value"
-	}
-	return false, fmt.Sprintf("%s is not a boolean", v.describe())
-}
-
 // json returns the cell as a JSON value for the run metadata. Untyped
 // text that is a JSON number, boolean, object or array keeps that type;
 // other text is a string. Missing cells are null; NaN and infinities are
