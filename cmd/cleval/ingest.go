@@ -111,8 +111,14 @@ func ingestAction(c *cli.Context) error {
 		return usagef("ingest: give the records to read: files or directories, or --evaluations FILE (see: cleval ingest --help)")
 	}
 	bar := progress.New(os.Stderr, c.Bool("quiet"))
-	bar.Start()
-	opt.Progress = func(stage string, done, total int64) { bar.Update(stage, int(done), int(total), "") }
+	stage := ""
+	opt.Progress = func(s string, done, total int64) {
+		if s != stage { // a new file or pass: its own rate and time left
+			stage = s
+			bar.Start()
+		}
+		bar.Update(s, int(done), int(total), "")
+	}
 	defer bar.Done()
 
 	plan, err := ingest.Prepare(opt)
