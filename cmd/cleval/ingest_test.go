@@ -365,6 +365,17 @@ func TestIngestPeerCSV(t *testing.T) {
 	if cfg != `{"benchmark":"split-mnist","framework":"pytorch","seed":0,"strategy":"er"}` {
 		t.Errorf("config %s", cfg)
 	}
+	// Recomputing from the stored records, as for a native run, changes
+	// nothing.
+	q := `SELECT variant, name, k, j, quote(value) FROM metrics WHERE run_id = 1 ORDER BY 1, 2, 3, 4`
+	before := rowsOf(t, sdb, q)
+	sdb.Close()
+	if _, stderr, code := cleval(t, "metrics", "--db", db, "--run", "1", "--recompute"); code != 0 {
+		t.Fatalf("metrics --recompute: exit %d\n%s", code, stderr)
+	}
+	if after := rowsOf(t, openDB(t, db), q); after != before {
+		t.Errorf("recomputed metrics differ:\n%s\n%s", after, before)
+	}
 }
 
 // TestIngestExportAgreement: a native run, exported and ingested, has
