@@ -20,9 +20,9 @@ import (
 	"github.com/cleval/cleval/metrics"
 )
 
-// peerMap reads the CSV files of the PyTorch peer
-// (pytorch_delange.py --out F --matrix-out G): t,c,k,correct,total and
-// i,j,correct,total, experiences numbered from 1.
+// peerMap reads the CSV files of the plain-PyTorch peer of the
+// delange-smnist-er preset (--out F --matrix-out G): t,c,k,correct,total
+// and i,j,correct,total, experiences numbered from 1.
 const peerMap = "t=iteration,c=training_exp,k=eval_exp,i=row_exp,j=col_exp"
 
 // dbDigest hashes every row of every table of a database (and checks its
@@ -326,7 +326,7 @@ func peerMetrics(t *testing.T, evalsPath, matrixPath string) map[string]float64 
 }
 
 // TestIngestPeerCSV ingests the records of the PyTorch peer
-// (testdata/pytorch: pytorch_delange.py --epochs 1 --seed 0) through a
+// (testdata/pytorch: one epoch, seed 0, one thread) through a
 // column mapping and compares the stored metrics with an independent
 // computation.
 func TestIngestPeerCSV(t *testing.T) {

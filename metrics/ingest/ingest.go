@@ -464,9 +464,7 @@ func (ing *ingester) read(i int) error {
 		fields := src.names()
 		t := f.Table
 		if !src.fixed() {
-			if lt, err := d.tableOf(src, fields); err == nil {
-				t = lt
-			} else if t == TableAuto {
+			if t, err = d.tableOf(src, fields, f.Table); err != nil {
 				return err
 			}
 		}
@@ -694,7 +692,7 @@ func (ing *ingester) locate(t Table, n int, pred func(row any) bool) []loc {
 			fields := src.names()
 			rt := f.Table
 			if !src.fixed() {
-				if lt, err := d.tableOf(src, fields); err == nil {
+				if lt, err := d.tableOf(src, fields, f.Table); err == nil {
 					rt = lt
 				}
 			}

@@ -659,3 +659,26 @@ func longRun(n, at int) string {
 	}
 	return b.String()
 }
+
+// TestJSONLTableField: a line's "table" field names its table, also in a
+// file named after a table; a wrong name is an error, not ignored.
+func TestJSONLTableField(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "evaluations.jsonl")
+	writeFile(t, path, []byte(`{"run":"a","iteration":0,"training_exp":1,"eval_exp":1,"correct":1,"total":2}
+{"table":"runs","run":"a","seed":3}
+
+{"table":"evaluation","run":"a","iteration":1,"training_exp":1,"eval_exp":1,"correct":1,"total":2}
+`), false)
+	_, _, err := ingestInto(t, Options{Inputs: []Input{{Path: path}}})
+	if err == nil || !strings.Contains(err.Error(), `evaluations.jsonl: line 4, column table: "evaluation": must be evaluations, accuracy_matrix, runs or experiences`) {
+		t.Fatalf("error %v", err)
+	}
+	b, _ := os.ReadFile(path)
+	writeFile(t, path, bytes.Replace(b, []byte(`"evaluation"`), []byte(`"evaluations"`), 1), false)
+	db, res, err := ingestInto(t, Options{Inputs: []Input{{Path: path}}})
+	if err != nil || len(res.Runs) != 1 || res.Runs[0].Seed != 3 || res.Runs[0].Records != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	db.Close()
+}

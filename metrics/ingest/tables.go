@@ -582,8 +582,10 @@ func (d *decoder) metaRow(src source, fields []string, cols []col, out *metaRow)
 	return nil
 }
 
-// tableOf returns the table of a JSON Lines row from its "table" field.
-func (d *decoder) tableOf(src source, fields []string) (Table, error) {
+// tableOf returns the table of a JSON Lines row from its "table" field;
+// without one, the file's table (fileTable, an error when that is
+// TableAuto).
+func (d *decoder) tableOf(src source, fields []string, fileTable Table) (Table, error) {
 	for i, f := range fields {
 		if name, _ := d.r.name(f); name == "table" {
 			s, msg := src.value(i).text()
@@ -596,6 +598,9 @@ func (d *decoder) tableOf(src source, fields []string) (Table, error) {
 			}
 			return t, nil
 		}
+	}
+	if fileTable != TableAuto {
+		return fileTable, nil
 	}
 	return 0, inputErr(d.file, src.pos(), "table", "missing: the file name does not say which table the file holds, so every line needs \"table\": \"evaluations\" (or accuracy_matrix, runs, experiences)")
 }
