@@ -531,8 +531,9 @@ func TestPythonLogger(t *testing.T) {
 	script := write(t, filepath.Join(dir, "log.py"), loggerScript)
 	logPath := filepath.Join(dir, "py-s5.jsonl")
 	client, _ := filepath.Abs(filepath.Join("..", "..", "clients", "python"))
-	// -I -S: isolated, without site packages: the standard library only.
-	if out, err := exec.Command(python, "-I", "-S", script, logPath, client).CombinedOutput(); err != nil || !strings.Contains(string(out), "ok") {
+	// -I -S: isolated, without site packages: the standard library only;
+	// -B: no __pycache__ in the repository.
+	if out, err := exec.Command(python, "-I", "-S", "-B", script, logPath, client).CombinedOutput(); err != nil || !strings.Contains(string(out), "ok") {
 		t.Fatalf("python3 log.py: %v\n%s", err, out)
 	}
 	db := filepath.Join(dir, "py.db")
