@@ -60,7 +60,7 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		EnableBashCompletion: false,
 		OnUsageError:         onUsage,
-		Commands:             []*cli.Command{runCommand(), sweepCommand(), mergeCommand(), runsCommand(), metricsCommand(), reportCommand(), exportCommand(), plotCommand(), serveCommand(), presetsCommand(), strategiesCommand(), datasetsCommand()},
+		Commands:             []*cli.Command{runCommand(), sweepCommand(), mergeCommand(), runsCommand(), metricsCommand(), reportCommand(), ingestCommand(), exportCommand(), plotCommand(), serveCommand(), presetsCommand(), strategiesCommand(), datasetsCommand()},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsage

@@ -2,8 +2,8 @@
 // notebooks and data-frame libraries (polars, pandas, DuckDB, R arrow): one
 // file per table, in Parquet (zstd-compressed) or the Arrow IPC file format
 // (Feather v2, uncompressed so that every Arrow reader can open it). It is
-// the Arrow adapter of package metrics, and the only cleval package that
-// imports Arrow.
+// the Arrow adapter of package metrics that writes (metrics/ingest reads
+// Arrow and Parquet back).
 //
 // [Export] streams: it reads one run's rows at a time from SQLite and
 // writes record batches of Options.BatchRows rows (a Parquet row group per

@@ -164,11 +164,14 @@ func (r *Report) preamble() []string {
 		}
 		lines = append(lines, b.String())
 	}
-	return append(lines, "mean and sample sd over seeds; 95% CI = mean ± t(0.975, n-1)·sd/√n (none for n < 2); accuracies in %, times in iterations")
+	return append(lines, "mean and sample sd over seeds; "+r.CI.Describe()+"; accuracies in %, times in iterations")
 }
 
 func (r *Report) groupHeader(g *Group) string {
 	var parts []string
+	if g.Ingested {
+		parts = append(parts, "ingested")
+	}
 	if len(g.Presets) > 0 {
 		parts = append(parts, "preset "+strings.Join(g.Presets, ","))
 	}
@@ -290,7 +293,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 // csvHeader is the one table WriteCSV prints: kind is summary, compare or
 // success; values are in the metric's unit (fractions, iterations).
 var csvHeader = []string{"kind", "group", "label", "config_group", "vs_group", "variant", "metric", "k", "j", "unit",
-	"n", "nulls", "mean", "sd", "ci_low", "ci_high", "t", "p", "criterion", "successes"}
+	"n", "nulls", "mean", "sd", "ci_low", "ci_high", "t", "p", "criterion", "successes", "ci"}
 
 func num(v float64) string {
 	if math.IsNaN(v) {
@@ -302,26 +305,27 @@ func num(v float64) string {
 // WriteCSV prints one tidy table with a row per metric and group (kind
 // summary), per metric and compared pair (kind compare: mean is the mean
 // difference A - B) and per criterion and group (kind success: mean is the
-// fraction, ci_* its Wilson interval). Undefined values are empty.
+// fraction, ci_* its Wilson interval). Undefined values are empty. The last
+// column, ci, names the interval: t, bca, percentile or wilson.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
 	for _, s := range r.Stats {
 		cw.Write([]string{"summary", strconv.Itoa(s.Group.ID), s.Group.Label, s.Group.Key, "", s.Variant, s.Name,
 			strconv.Itoa(s.K), strconv.Itoa(s.J), Unit(s.Name), strconv.Itoa(s.N), strconv.Itoa(s.Nulls),
-			num(s.Mean), num(s.SD), num(s.Low), num(s.High), "", "", "", ""})
+			num(s.Mean), num(s.SD), num(s.Low), num(s.High), "", "", "", "", r.CI.String()})
 	}
 	for _, c := range r.Comparisons {
 		for _, cr := range c.Rows {
 			cw.Write([]string{"compare", strconv.Itoa(c.A.ID), c.A.Label, c.A.Key, strconv.Itoa(c.B.ID), cr.Variant, cr.Name,
 				strconv.Itoa(cr.K), strconv.Itoa(cr.J), Unit(cr.Name), strconv.Itoa(cr.N), "",
-				num(cr.MeanDiff), num(cr.SD), num(cr.Low), num(cr.High), num(cr.T), num(cr.P), "", ""})
+				num(cr.MeanDiff), num(cr.SD), num(cr.Low), num(cr.High), num(cr.T), num(cr.P), "", "", r.CI.String()})
 		}
 	}
 	for _, s := range r.Success {
 		cw.Write([]string{"success", strconv.Itoa(s.Group.ID), s.Group.Label, s.Group.Key, "", s.Criterion.Variant, s.Criterion.Name,
 			strconv.Itoa(s.Criterion.K), strconv.Itoa(s.Criterion.J), "fraction", strconv.Itoa(s.N), strconv.Itoa(s.Nulls),
-			num(s.P), "", num(s.Low), num(s.High), "", "", s.Criterion.Text, strconv.Itoa(s.Successes)})
+			num(s.P), "", num(s.Low), num(s.High), "", "", s.Criterion.Text, strconv.Itoa(s.Successes), "wilson"})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -407,13 +411,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}
 	out := struct {
 		DB          string    `json:"db"`
+		CI          string    `json:"ci"`
 		Groups      []jgroup  `json:"groups"`
 		Skipped     []Skipped `json:"skipped"`
 		Duplicates  []Skipped `json:"duplicates"`
 		Stats       []jstat   `json:"stats"`
 		Comparisons []jcomp   `json:"comparisons"`
 		Success     []jsucc   `json:"success"`
-	}{DB: r.Path, Groups: []jgroup{}, Skipped: r.Skipped, Duplicates: r.Duplicates, Stats: []jstat{}, Comparisons: []jcomp{}, Success: []jsucc{}}
+	}{DB: r.Path, CI: r.CI.String(), Groups: []jgroup{}, Skipped: r.Skipped, Duplicates: r.Duplicates, Stats: []jstat{}, Comparisons: []jcomp{}, Success: []jsucc{}}
 	if out.Skipped == nil {
 		out.Skipped = []Skipped{}
 	}
@@ -471,7 +476,8 @@ func latexMetric(k MetricKey) string {
 }
 
 // WriteLaTeX prints one booktabs table: a row per metric, a column per
-// group, cells mean ± 95 % CI half-width (mean alone for n < 2).
+// group, cells mean ± 95 % CI half-width (mean alone for n < 2); with
+// bootstrap intervals, which are not symmetric, mean [low, high].
 func (r *Report) WriteLaTeX(w io.Writer) error {
 	fmt.Fprintln(w, `% cleval report: `+r.Path+`. Needs \usepackage{booktabs}.`)
 	fmt.Fprintln(w, `\begin{table}[t]`)
@@ -503,6 +509,8 @@ func (r *Report) WriteLaTeX(w io.Writer) error {
 				row = append(row, "--")
 			case s.N < 2:
 				row = append(row, "$"+display(s.Name, s.Mean)+"$")
+			case r.CI.Bootstrap:
+				row = append(row, "$"+display(s.Name, s.Mean)+"$ {\\scriptsize["+display(s.Name, s.Low)+", "+display(s.Name, s.High)+"]}")
 			default:
 				row = append(row, "$"+display(s.Name, s.Mean)+` \pm `+display(s.Name, s.HalfWidth())+"$")
 			}
@@ -511,7 +519,11 @@ func (r *Report) WriteLaTeX(w io.Writer) error {
 	}
 	fmt.Fprintln(w, `\bottomrule`)
 	fmt.Fprintln(w, `\end{tabular}`)
-	fmt.Fprintln(w, `\caption{Mean $\pm$ 95\% confidence half-width (Student $t$) over $n$ seeds. Accuracies in \%, times in iterations.}`)
+	if r.CI.Bootstrap {
+		fmt.Fprintf(w, "\\caption{Mean and 95\\%% %s bootstrap confidence interval over $n$ seeds. Accuracies in \\%%, times in iterations.}\n", r.CI.Options.Method)
+	} else {
+		fmt.Fprintln(w, `\caption{Mean $\pm$ 95\% confidence half-width (Student $t$) over $n$ seeds. Accuracies in \%, times in iterations.}`)
+	}
 	fmt.Fprintln(w, `\end{table}`)
 	return nil
 }

@@ -42,6 +42,9 @@ type Group struct {
 	Runs []Run
 	// Variants are the model variants of the runs, live first.
 	Variants []string
+	// Ingested is set when every run of the group was stored by cleval
+	// ingest (made by another tool).
+	Ingested bool
 }
 
 // Seeds returns the seeds of the group's runs, sorted.
@@ -95,6 +98,10 @@ func Load(ctx context.Context, db *store.DB, f store.RunFilter) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	ingested, err := db.IngestedRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
 	set := &Set{Path: db.Path()}
 	byKey := map[string]*Group{}
 	for _, r := range runs {
@@ -118,10 +125,11 @@ func Load(ctx context.Context, db *store.DB, f store.RunFilter) (*Set, error) {
 		}
 		g := byKey[key]
 		if g == nil {
-			g = &Group{Key: key, Config: canon, Strategy: r.Strategy, Benchmark: r.Benchmark}
+			g = &Group{Key: key, Config: canon, Strategy: r.Strategy, Benchmark: r.Benchmark, Ingested: true}
 			byKey[key] = g
 			set.Groups = append(set.Groups, g)
 		}
+		g.Ingested = g.Ingested && ingested[r.ID]
 		ms, err := db.Metrics(ctx, r.ID)
 		if err != nil {
 			return nil, err
@@ -240,7 +248,11 @@ func flatten(prefix string, v any, out map[string]string) {
 // labelGroups names each group by its strategy and, when several groups
 // share that strategy, the configuration fields whose values differ
 // between them (dotted paths shortened: "lr" for optimizer.lr, "mem_size"
-// for strategy_params.mem_size).
+// for strategy_params.mem_size). Ingested groups (runs made elsewhere,
+// whose configuration is the metadata they were given) are compared with
+// the ingested groups only, and named apart from native groups of the
+// same strategy by their keys that no such native group has (e.g.
+// "er framework=pytorch"), or "(ingested)" when they have none.
 func labelGroups(groups []*Group) {
 	flat := make([]map[string]string, len(groups))
 	for i, g := range groups {
@@ -257,7 +269,7 @@ func labelGroups(groups []*Group) {
 		paths := map[string]bool{}
 		var same []int // groups of the same strategy, g included
 		for j, h := range groups {
-			if h.Strategy == g.Strategy {
+			if h.Strategy == g.Strategy && h.Ingested == g.Ingested {
 				same = append(same, j)
 				for p := range flat[j] {
 					paths[p] = true
@@ -287,5 +299,42 @@ func labelGroups(groups []*Group) {
 		if len(diff) > 0 {
 			g.Label += " " + strings.Join(diff, " ")
 		}
+		if g.Ingested {
+			g.Label += ingestedSuffix(i, groups, flat)
+		}
 	}
+}
+
+// ingestedSuffix tells ingested group i apart from the native groups of
+// its strategy: its own configuration keys (at most three, besides the
+// strategy, benchmark, seed and preset) that none of them has.
+func ingestedSuffix(i int, groups []*Group, flat []map[string]string) string {
+	var native []int
+	for j, h := range groups {
+		if !h.Ingested && h.Strategy == groups[i].Strategy {
+			native = append(native, j)
+		}
+	}
+	if len(native) == 0 {
+		return ""
+	}
+	var own []string
+	for p, v := range flat[i] {
+		if p == "strategy" || p == "benchmark" || p == "seed" || p == "preset" {
+			continue
+		}
+		shared := false
+		for _, j := range native {
+			_, ok := flat[j][p]
+			shared = shared || ok
+		}
+		if !shared && !strings.HasPrefix(v, "{") && !strings.HasPrefix(v, "[") {
+			own = append(own, p+"="+strings.Trim(v, `"`))
+		}
+	}
+	sort.Strings(own)
+	if len(own) == 0 || len(own) > 3 {
+		return " (ingested)"
+	}
+	return " " + strings.Join(own, " ")
 }

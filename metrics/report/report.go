@@ -156,11 +156,68 @@ type Options struct {
 	Compare [][2]string
 	// Success lists criteria (see ParseCriterion).
 	Success []string
+	// CI selects the confidence intervals; the zero value is Student t.
+	CI CI
+}
+
+// CI selects how a report's 95 % confidence intervals are computed.
+type CI struct {
+	// Bootstrap replaces the Student-t intervals (of every metric and of
+	// the paired differences of comparisons) by bootstrap intervals over
+	// seeds (metrics.Bootstrap): a comparison resamples the seeds both
+	// groups have, keeping pairs together. The t statistic and p-value of
+	// comparisons stay those of the paired t-test.
+	Bootstrap bool
+	// Options are the bootstrap's method, resamples and seed.
+	Options metrics.BootstrapOptions
+}
+
+// String describes the intervals for the output.
+func (c CI) String() string {
+	if !c.Bootstrap {
+		return "t"
+	}
+	if c.Options.Method == metrics.Percentile {
+		return "percentile"
+	}
+	return "bca"
+}
+
+// Describe returns one line saying how the intervals were computed.
+func (c CI) Describe() string {
+	if !c.Bootstrap {
+		return "95% CI = mean ± t(0.975, n-1)·sd/√n (none for n < 2)"
+	}
+	b := c.Options.Resamples
+	if b <= 0 {
+		b = metrics.DefaultResamples
+	}
+	exact := 1
+	for n := 2; n <= 12 && bootstrapExact(n, b); n++ {
+		exact = n
+	}
+	how := fmt.Sprintf("%d resamples seeded %d", b, c.Options.Seed)
+	if exact >= 2 {
+		how = fmt.Sprintf("exact (every resample) for n <= %d, else %s", exact, how)
+	}
+	return fmt.Sprintf("95%% CI = %s bootstrap over seeds, %s; comparisons resample pairs (t and p: paired t-test); none for n < 2", c.Options.Method, how)
+}
+
+// bootstrapExact reports whether metrics.Bootstrap enumerates every
+// resample of n values with b resamples.
+func bootstrapExact(n, b int) bool {
+	c := 1
+	for k := 1; k <= n; k++ {
+		c = c * (n - 1 + k) / k
+	}
+	return c <= b
 }
 
 // Report is everything the output formats print.
 type Report struct {
 	*Set
+	// CI says how the intervals were computed.
+	CI          CI
 	Stats       []Stat
 	Comparisons []Comparison
 	Success     []SuccessRow
@@ -200,11 +257,20 @@ func Build(set *Set, opt Options) (*Report, error) {
 		pairs = append(pairs, pair{a, b})
 	}
 
-	r := &Report{Set: set}
+	if opt.CI.Bootstrap && opt.CI.Options.Resamples < 0 {
+		return nil, fmt.Errorf("report: %d bootstrap resamples: must be >= 1", opt.CI.Options.Resamples)
+	}
+	r := &Report{Set: set, CI: opt.CI}
 	for _, g := range set.Groups {
 		r.MultiVariant = r.MultiVariant || len(g.Variants) > 1 || len(g.Variants) == 1 && g.Variants[0] != metrics.VariantLive
 		for _, key := range keysOf(g, opt) {
-			r.Stats = append(r.Stats, Stat{Group: g, MetricKey: key, Summary: metrics.Summarize(values(g.Runs, key))})
+			vals := values(g.Runs, key)
+			st := Stat{Group: g, MetricKey: key, Summary: metrics.Summarize(vals)}
+			if opt.CI.Bootstrap {
+				b := metrics.Bootstrap(vals, opt.CI.Options)
+				st.Low, st.High = b.Low, b.High
+			}
+			r.Stats = append(r.Stats, st)
 		}
 	}
 	for _, p := range pairs {
@@ -236,7 +302,17 @@ func Build(set *Set, opt Options) (*Report, error) {
 			if !slices.Contains(p.b.Variants, key.Variant) {
 				continue
 			}
-			c.Rows = append(c.Rows, CompareRow{MetricKey: key, PairedTest: metrics.PairedT(values(ra, key), values(rb, key))})
+			va, vb := values(ra, key), values(rb, key)
+			row := CompareRow{MetricKey: key, PairedTest: metrics.PairedT(va, vb)}
+			if opt.CI.Bootstrap {
+				d := make([]float64, len(va))
+				for i := range va {
+					d[i] = va[i] - vb[i] // NaN when either is NULL: the pair is dropped
+				}
+				b := metrics.Bootstrap(d, opt.CI.Options)
+				row.Low, row.High = b.Low, b.High
+			}
+			c.Rows = append(c.Rows, row)
 		}
 		r.Comparisons = append(r.Comparisons, c)
 	}

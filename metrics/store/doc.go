@@ -2,7 +2,7 @@
 // and metrics in an SQLite database (the SQLite adapter of package metrics;
 // the only cleval package that needs cgo).
 //
-// # Schema (version 2)
+// # Schema (version 3)
 //
 //	meta(key TEXT PRIMARY KEY, value TEXT)            -- schema_version, ...
 //	runs(id INTEGER PRIMARY KEY AUTOINCREMENT, key, preset, benchmark,
@@ -18,6 +18,8 @@
 //	     correct, total, loss_sum, subset)            -- one row per evaluated experience per point
 //	accuracy_matrix(run_id, variant, row_exp, col_exp, correct, total, loss_sum)
 //	metrics(run_id, variant, name, k, j, value)       -- value NULL where undefined; k, j = 0 when not per experience
+//	run_sources(run_id, file, tables, bytes, sha256,
+//	     source_run, options, ingested_at)            -- input files of ingested runs (version 3)
 //
 // status is one of running, complete, failed, interrupted, diverged. A run
 // is marked complete in the same transaction that stores its metrics, so a
@@ -32,9 +34,17 @@
 //
 // Version 2 added runs.claim, the owners table and that index; run ids are
 // AUTOINCREMENT in files created with version 2, so the id of a deleted
-// run is never reused. A version 1 file is upgraded in place (in one
-// transaction) when it is opened for writing, and read as it is when
-// opened read-only; Merge accepts only current files.
+// run is never reused. Version 3 added run_sources. An older file is
+// upgraded in place (in one transaction) when it is opened for writing,
+// and read as it is when opened read-only; Merge reads files of version 2
+// and later.
+//
+// # Ingested runs
+//
+// Runs made by other tools are stored through an Ingest transaction
+// (BeginIngest): their records stream in, then each run is finished as a
+// complete run with its metrics and key, and its input files are recorded
+// in run_sources; nothing is visible before the commit.
 //
 // # Claims, resume and merging
 //

@@ -46,7 +46,8 @@ func isFinal(s metrics.RunStatus) bool {
 // results is an ErrConflict naming the key and both runs. A failed run is
 // copied only when its key has no run yet; running and interrupted runs
 // are partial and never copied. Merging the same inputs again changes
-// nothing. Inputs must have the current schema version.
+// nothing. Inputs must have schema version 2 or later; the sources of
+// ingested runs are copied with them.
 func (d *DB) Merge(ctx context.Context, paths []string) (MergeStats, error) {
 	var st MergeStats
 	if d.version != SchemaVersion {
@@ -71,8 +72,8 @@ func (d *DB) Merge(ctx context.Context, paths []string) (MergeStats, error) {
 			return st, fmt.Errorf("store: merge: %w", err)
 		}
 		inputs = append(inputs, in)
-		if in.version != SchemaVersion {
-			return st, fmt.Errorf("store: merge: %s: %w %d: it was written by an older cleval; merge reads version %d only (rerun that shard with this cleval)",
+		if in.version < 2 {
+			return st, fmt.Errorf("store: merge: %s: %w %d: it was written by an older cleval; merge reads versions 2 to %d (rerun that shard with this cleval)",
 				p, ErrSchema, in.version, SchemaVersion)
 		}
 	}
@@ -213,6 +214,9 @@ func (m *merger) mergeFrom(ctx context.Context, in *DB, st *MergeStats) error {
 			}
 		}
 		id, err := insertRun(ctx, m.tx, rd)
+		if err == nil {
+			err = copySources(ctx, in, r.id, m.tx, id)
+		}
 		if err != nil {
 			return m.out.wrap(fmt.Sprintf("merge: copy %s run %d", name, r.id), err)
 		}

@@ -20,9 +20,10 @@ import (
 
 // SchemaVersion is the version of the schema this package writes.
 // Version 2 added runs.claim, the owners table and the unique index of
-// claimed keys (see doc.go); a version 1 file is upgraded in place when it
-// is opened for writing and read as it is when opened read-only.
-const SchemaVersion = 2
+// claimed keys (see doc.go); version 3 the run_sources table of ingested
+// runs (schema_v3.go). An older file is upgraded in place when it is
+// opened for writing and read as it is when opened read-only.
+const SchemaVersion = 3
 
 // schema creates a database of the current version. Run ids are
 // AUTOINCREMENT so that the id of a deleted run (a resumed sweep deletes
@@ -96,7 +97,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 	value   REAL,
 	PRIMARY KEY (run_id, variant, name, k, j)
 ) WITHOUT ROWID;
-` + schemaV2
+` + schemaV2 + schemaV3
 
 // schemaV2 holds what version 2 added besides the runs.claim column: the
 // processes that claim runs, and the rule that a claimed key has at most
@@ -131,8 +132,8 @@ var (
 type DB struct {
 	db   *sql.DB
 	path string
-	// version is the schema version of the file: SchemaVersion, or 1 for
-	// an older file opened read-only.
+	// version is the schema version of the file: SchemaVersion, or that
+	// of an older file opened read-only.
 	version int
 	// immutable is set when a read-only open had to use SQLite's
 	// immutable flag (see readonly.go).
@@ -243,13 +244,13 @@ func (d *DB) init(readOnly bool) error {
 		}
 		switch {
 		case n == SchemaVersion:
-		case n == 1 && readOnly:
-			// The read API works on version 1 files (they lack only what
-			// claims need).
-		case n == 1:
+		case n >= 1 && n < SchemaVersion && readOnly:
+			// The read API works on older files (version 1 lacks only
+			// what claims need, version 2 the sources of ingested runs).
+		case n >= 1 && n < SchemaVersion:
 			return d.migrate(ctx)
 		default:
-			return fmt.Errorf("store: %s: %w %d (this cleval reads versions 1 and %d)", d.path, ErrSchema, n, SchemaVersion)
+			return fmt.Errorf("store: %s: %w %d (this cleval reads versions 1 to %d)", d.path, ErrSchema, n, SchemaVersion)
 		}
 		d.version = n
 		if !readOnly {
@@ -308,13 +309,13 @@ func (d *DB) readVersion(ctx context.Context, q interface {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, fmt.Errorf("store: %s: %w %q (this cleval reads versions 1 and %d)", d.path, ErrSchema, v, SchemaVersion)
+		return 0, fmt.Errorf("store: %s: %w %q (this cleval reads versions 1 to %d)", d.path, ErrSchema, v, SchemaVersion)
 	}
 	return n, nil
 }
 
-// migrate upgrades a version 1 file in one transaction (another process
-// may be doing the same: the version is read again under the write lock).
+// migrate upgrades an older file in one transaction (another process may
+// be doing the same: the version is read again under the write lock).
 func (d *DB) migrate(ctx context.Context) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -325,18 +326,26 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if n == 1 {
-		if _, err := tx.ExecContext(ctx, migrateV1); err != nil {
-			return d.wrap("upgrade schema from version 1", err)
+	op := fmt.Sprintf("upgrade schema from version %d", n)
+	switch {
+	case n == SchemaVersion:
+	case n >= 1 && n < SchemaVersion:
+		if n == 1 {
+			if _, err := tx.ExecContext(ctx, migrateV1); err != nil {
+				return d.wrap(op, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, migrateV2); err != nil {
+			return d.wrap(op, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'schema_version'`, strconv.Itoa(SchemaVersion)); err != nil {
-			return d.wrap("upgrade schema from version 1", err)
+			return d.wrap(op, err)
 		}
-	} else if n != SchemaVersion {
-		return fmt.Errorf("store: %s: %w %d (this cleval reads versions 1 and %d)", d.path, ErrSchema, n, SchemaVersion)
+	default:
+		return fmt.Errorf("store: %s: %w %d (this cleval reads versions 1 to %d)", d.path, ErrSchema, n, SchemaVersion)
 	}
 	d.version = SchemaVersion
-	return d.wrap("upgrade schema from version 1", tx.Commit())
+	return d.wrap(op, tx.Commit())
 }
 
 // Version returns the schema version of the open file: SchemaVersion, or
