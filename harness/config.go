@@ -90,6 +90,11 @@ type Config struct {
 	// horizontal flip, per sample) or "pcr" (PCR's: random resized crop,
 	// flip, colour jitter, grey); "" means none. It needs image samples.
 	Augment string `json:"augment,omitempty"`
+	// Normalize, when set, normalises every sample per channel as it is
+	// gathered — training, evaluation and the accuracy matrix alike:
+	// (x − mean[c]) / std[c] on the pixel values in [0, 1] (torchvision's
+	// ToTensor then Normalize), one mean and std per channel.
+	Normalize *streams.Normalization `json:"normalize,omitempty"`
 	// Strategy is a registered strategy name; StrategyParams its parameters
 	// as a JSON object (resolved: every parameter with its value).
 	Strategy       string          `json:"strategy"`

@@ -152,6 +152,9 @@ func (c *Config) cloneStreamFields() {
 		d.ImageShape = slices.Clone(d.ImageShape)
 		c.Data = &d
 	}
+	if c.Normalize != nil {
+		c.Normalize = &streams.Normalization{Mean: slices.Clone(c.Normalize.Mean), Std: slices.Clone(c.Normalize.Std)}
+	}
 }
 
 // validateStream checks the stream fields: benchmark, scenario, class
@@ -412,6 +415,11 @@ func (d *Data) Stream(cfg *Config) (*streams.Stream, error) {
 		}
 		if err := streams.HoldOut(s, f, cfg.Seed); err != nil {
 			return nil, fmt.Errorf("%w: eval.validation_fraction: %v", ErrInvalid, err)
+		}
+	}
+	if cfg.Normalize != nil {
+		if err := streams.Normalize(s, cfg.Normalize); err != nil {
+			return nil, invalid("normalize: %s", strings.TrimPrefix(err.Error(), "streams: "))
 		}
 	}
 	if err := cfg.checkStream(s); err != nil {

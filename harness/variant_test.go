@@ -8,6 +8,7 @@ import (
 
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
 )
 
 // otherArch trains like naive and keeps a second network of another shape
@@ -161,5 +162,39 @@ func TestAugmentation(t *testing.T) {
 	}
 	if _, err := testData.Stream(&flat); err == nil || !errors.Is(err, ErrInvalid) {
 		t.Errorf("augmentation of flat samples: %v", err)
+	}
+}
+
+// TestNormalization: every gathered value is (x − mean)/std of its
+// channel, in training, evaluation and the matrix alike; a normalisation
+// of the wrong number of channels is refused before anything runs.
+func TestNormalization(t *testing.T) {
+	cfg := synthConfig("naive")
+	cfg.Benchmark = "split-mnist"
+	cfg.Normalize = &streams.Normalization{Mean: []float32{0.1307}, Std: []float32{0.3081}}
+	if _, err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := testData.Stream(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.Experiences[0]
+	x := make([]float32, 3*s.InputDim)
+	e.Test.Gather(x, nil, []int32{0, 1, 2}, nil)
+	raw := make([]float32, 3*s.InputDim)
+	plain := e.Test
+	plain.Norm = nil
+	plain.Gather(raw, nil, []int32{0, 1, 2}, nil)
+	for i := range x {
+		if want := (raw[i] - 0.1307) / 0.3081; x[i] != want {
+			t.Fatalf("value %d: %v, want %v", i, x[i], want)
+		}
+	}
+	bad := synthConfig("naive")
+	bad.Benchmark = "split-mnist"
+	bad.Normalize = &streams.Normalization{Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.2, 0.2, 0.2}}
+	if _, err := testData.Stream(&bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("three channels of normalisation for one-channel images: %v", err)
 	}
 }

@@ -37,13 +37,17 @@ type View struct {
 	// offsets of concatenated streams, within-experience labels of
 	// domain-incremental splits).
 	Labels []int32
+	// Norm, when not nil, normalises the gathered values per channel,
+	// after Map.
+	Norm *Normalization
 }
 
 // Len returns the number of samples in the view.
 func (v View) Len() int { return len(v.Index) }
 
 // Gather writes the samples at positions pos (indices into v.Index) into dst
-// as float32 rows, transformed by v.Map, and their stream labels into ys
+// as float32 rows, transformed by v.Map and normalised by v.Norm, and their
+// stream labels into ys
 // (when ys is not nil). It does not allocate once scratch has capacity
 // len(pos); scratch may be nil, in which case a slice is allocated.
 func (v View) Gather(dst []float32, ys []int32, pos []int32, scratch []int32) []int32 {
@@ -55,6 +59,11 @@ func (v View) Gather(dst []float32, ys []int32, pos []int32, scratch []int32) []
 		scratch[i] = v.Index[p]
 	}
 	v.Data.GatherMapped(dst, ys, scratch, v.Map)
+	if v.Norm != nil {
+		dim := v.Data.Dim()
+		c, _, _ := v.Data.CHW()
+		v.Norm.apply(dst[:len(pos)*dim], dim, c)
+	}
 	if ys != nil && v.Labels != nil {
 		for i := range pos {
 			ys[i] = v.Labels[ys[i]]
