@@ -935,14 +935,26 @@ func dotKernelAVX2(n int) {
 	i("MOVL beta+60(FP), CX")
 	i("SHLL $1, CX")
 	for g, o := range outs {
+		// A whole group of 8 columns: plain moves (masked stores are
+		// slow on AMD cores); a partial one: masked.
 		w := min(8, n-8*g)
-		i("VMOVDQU avx2mask<>+%d(SB), Y%d", 64-4*w, yZero)
+		if w < 8 {
+			i("VMOVDQU avx2mask<>+%d(SB), Y%d", 64-4*w, yZero)
+		}
 		i("TESTL CX, CX")
 		i("JZ store%d", g)
-		i("VMASKMOVPS %d(DI), Y%d, Y%d", 32*g, yZero, yT2)
+		if w < 8 {
+			i("VMASKMOVPS %d(DI), Y%d, Y%d", 32*g, yZero, yT2)
+		} else {
+			i("VMOVUPS %d(DI), Y%d", 32*g, yT2)
+		}
 		i("VFMADD231PS Y%d, Y%d, Y%d", yT1, yT2, o)
 		p("store%d:", g)
-		i("VMASKMOVPS Y%d, Y%d, %d(DI)", o, yZero, 32*g)
+		if w < 8 {
+			i("VMASKMOVPS Y%d, Y%d, %d(DI)", o, yZero, 32*g)
+		} else {
+			i("VMOVUPS Y%d, %d(DI)", o, 32*g)
+		}
 	}
 	i("ADDQ R9, SI")
 	i("ADDQ R11, DI")
