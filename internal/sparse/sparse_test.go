@@ -3,7 +3,7 @@ package sparse
 import (
 	"math"
 	"math/rand/v2"
-	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -227,7 +227,7 @@ func testTransposeAndAccumulateRows(t *testing.T) {
 		}
 		var want CSR
 		want.FromDense(at, tc.cols, tc.rows)
-		if !reflect.DeepEqual(tr.RowPtr, want.RowPtr) || !reflect.DeepEqual(tr.Col, want.Col) || !reflect.DeepEqual(tr.Val, want.Val) || tr.Rows != tc.cols || tr.Cols != tc.rows {
+		if !slices.Equal(tr.RowPtr, want.RowPtr) || !slices.Equal(tr.Col, want.Col) || !slices.Equal(tr.Val, want.Val) || tr.Rows != tc.cols || tr.Cols != tc.rows {
 			t.Fatalf("%+v: transpose differs", tc)
 		}
 		d := randDense(rng, tc.rows*tc.n)
