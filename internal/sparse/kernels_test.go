@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 )
 
@@ -119,5 +120,43 @@ func TestGODEBUGSelectsAVX2(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GODEBUG=cpu.avx512f=off", "SPARSE_WANT_KERNEL=avx2")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("with GODEBUG=cpu.avx512f=off: %v\n%s", err, out)
+	}
+}
+
+// TestAppendDense checks that appending row blocks builds the same CSR as
+// one FromDense of all the rows (dense, empty and mixed rows), and that
+// the matrix holds exactly the nonzeros.
+func TestAppendDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	const cols = 37
+	a := randSparse(rng, 10, cols, 0.3)
+	for c := range cols {
+		a[2*cols+c] = 0                 // row 2 empty
+		a[5*cols+c] = float32(c) + 0.5 // row 5 dense
+	}
+	a[7*cols+3] = float32(math.Copysign(0, -1)) // -0 is a zero
+	var whole, parts CSR
+	whole.FromDense(a, 10, cols)
+	parts.FromDense(a[:3*cols], 3, cols)
+	parts.AppendDense(a[3*cols:6*cols], 3, cols)
+	parts.AppendDense(a[6*cols:], 4, cols)
+	if parts.Rows != 10 || parts.Cols != cols || !slices.Equal(parts.RowPtr, whole.RowPtr) || !slices.Equal(parts.Col, whole.Col) || !slices.Equal(parts.Val, whole.Val) {
+		t.Fatal("appended rows differ from FromDense")
+	}
+	for i := range 10 {
+		q := whole.RowPtr[i]
+		for c := range cols {
+			v := a[i*cols+c]
+			if v == 0 {
+				continue
+			}
+			if q >= whole.RowPtr[i+1] || whole.Col[q] != int32(c) || whole.Val[q] != v {
+				t.Fatalf("row %d column %d: nonzero %v missing or out of order", i, c, v)
+			}
+			q++
+		}
+		if q != whole.RowPtr[i+1] {
+			t.Fatalf("row %d: %d stored entries, %d nonzeros", i, whole.RowPtr[i+1]-whole.RowPtr[i], q-whole.RowPtr[i])
+		}
 	}
 }
