@@ -131,7 +131,7 @@ func TestAppendDense(t *testing.T) {
 	const cols = 37
 	a := randSparse(rng, 10, cols, 0.3)
 	for c := range cols {
-		a[2*cols+c] = 0                 // row 2 empty
+		a[2*cols+c] = 0                // row 2 empty
 		a[5*cols+c] = float32(c) + 0.5 // row 5 dense
 	}
 	a[7*cols+3] = float32(math.Copysign(0, -1)) // -0 is a zero
