@@ -121,13 +121,17 @@ func (m *CSR) Transpose(t *CSR) {
 	t.Val = t.Val[:nnz]
 	// next[p] is where column p's next entry goes; RowPtr[p] serves as it
 	// and is restored afterwards.
+	next, tcol, tval := t.RowPtr[:m.Cols], t.Col, t.Val
 	for i := range m.Rows {
-		for q := m.RowPtr[i]; q < m.RowPtr[i+1]; q++ {
-			c := m.Col[q]
-			at := t.RowPtr[c]
-			t.Col[at] = int32(i)
-			t.Val[at] = m.Val[q]
-			t.RowPtr[c]++
+		lo, hi := m.RowPtr[i], m.RowPtr[i+1]
+		cols := m.Col[lo:hi]
+		vals := m.Val[lo:hi]
+		vals = vals[:len(cols)]
+		for q, c := range cols {
+			at := next[c]
+			tcol[at] = int32(i)
+			tval[at] = vals[q]
+			next[c] = at + 1
 		}
 	}
 	for p := m.Cols; p > 0; p-- {
