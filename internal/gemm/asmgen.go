@@ -152,11 +152,35 @@ func avx512Kernel(r int) {
 	p("")
 }
 
+// avx2Opts are the switches of the AVX2 micro-kernel, kept so that
+// variants can be generated side by side and measured with TestTune
+// (add a table for them and a kernelSet in extraTuneSets). Measured on
+// Zen 4: plain rather than masked C moves for full tiles +4–8 %; C
+// prefetch at the start or four steps before the end, within noise.
+type avx2Opts struct {
+	name      string // function name prefix
+	prefetchC bool   // prefetch the C tile four k-steps before the end
+	masked    bool   // always masked C moves (the original kernel)
+	prefetch0 bool   // prefetch the C tile at the start
+}
+
 // avx2Kernel emits an r×16 kernel (r ≤ 6): accumulators Y0..Y(2r-1),
-// B row in Y12/Y13, broadcast A element in Y14/Y15.
-func avx2Kernel(r int) {
-	name := fmt.Sprintf("sgemmAVX2x%d", r)
+// B row in Y12/Y13, broadcast A element in Y14/Y15. Full tiles (cols = 16)
+// load and store C with plain moves, edge tiles with masked ones (slow on
+// AMD cores).
+func avx2Kernel(r int, o avx2Opts) {
+	name := fmt.Sprintf("%s%d", o.name, r)
 	prologue(name)
+	if o.prefetch0 {
+		i("MOVQ DI, R10")
+		for j := 0; j < r; j++ {
+			i("PREFETCHT0 (R10)")
+			i("PREFETCHT0 60(R10)")
+			if j < r-1 {
+				i("ADDQ SI, R10")
+			}
+		}
+	}
 	for j := 0; j < 2*r; j++ {
 		i("VXORPS Y%d, Y%d, Y%d", j, j, j)
 	}
@@ -167,6 +191,19 @@ func avx2Kernel(r int) {
 	i("TESTQ R8, R8")
 	i("JZ tail")
 	p("loop4:")
+	if o.prefetchC {
+		i("CMPQ R8, $4")
+		i("JNE noprefetch")
+		i("MOVQ DI, R10")
+		for j := 0; j < r; j++ {
+			i("PREFETCHT0 (R10)")
+			i("PREFETCHT0 60(R10)")
+			if j < r-1 {
+				i("ADDQ SI, R10")
+			}
+		}
+		p("noprefetch:")
+	}
 	bAddr := []string{"(BX)", "(BX)(DX*1)", "(BX)(DX*2)", "(BX)(R9*1)"}
 	bAddr2 := []string{"32(BX)", "32(BX)(DX*1)", "32(BX)(DX*2)", "32(BX)(R9*1)"}
 	aAddr := []string{"(AX)", "(AX)(R12*1)", "(AX)(R12*2)", "(AX)(R13*1)"}
@@ -206,15 +243,48 @@ func avx2Kernel(r int) {
 	for j := 0; j < 2*r; j++ {
 		i("VMULPS Y14, Y%d, Y%d", j, j)
 	}
-	// Column masks: lanes j < cols are all ones.
-	i("MOVQ cols+64(FP), CX")
-	i("LEAQ avx2mask<>+64(SB), R8")
-	i("SHLQ $2, CX")
-	i("SUBQ CX, R8")
-	i("VMOVDQU (R8), Y12")
-	i("VMOVDQU 32(R8), Y13")
 	i("MOVL beta+60(FP), R8")
-	i("SHLL $1, R8")
+	i("SHLL $1, R8") // ±0 → 0
+	i("MOVQ cols+64(FP), CX")
+	if o.masked {
+		i("JMP masked")
+	}
+	i("CMPQ CX, $16")
+	i("JNE masked")
+	i("TESTL R8, R8")
+	i("JZ full0")
+	i("VBROADCASTSS beta+60(FP), Y15")
+	for j := 0; j < r; j++ {
+		i("VMOVUPS (DI), Y12")
+		i("VMOVUPS 32(DI), Y13")
+		i("VFMADD231PS Y15, Y12, Y%d", 2*j)
+		i("VFMADD231PS Y15, Y13, Y%d", 2*j+1)
+		i("VMOVUPS Y%d, (DI)", 2*j)
+		i("VMOVUPS Y%d, 32(DI)", 2*j+1)
+		if j < r-1 {
+			i("ADDQ SI, DI")
+		}
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("full0:")
+	for j := 0; j < r; j++ {
+		i("VMOVUPS Y%d, (DI)", 2*j)
+		i("VMOVUPS Y%d, 32(DI)", 2*j+1)
+		if j < r-1 {
+			i("ADDQ SI, DI")
+		}
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("masked:")
+	// Column masks: lanes j < cols are all ones.
+	i("LEAQ avx2mask<>+64(SB), R9")
+	i("SHLQ $2, CX")
+	i("SUBQ CX, R9")
+	i("VMOVDQU (R9), Y12")
+	i("VMOVDQU 32(R9), Y13")
+	i("TESTL R8, R8")
 	i("JZ beta0")
 	i("VBROADCASTSS beta+60(FP), Y15")
 	for j := 0; j < r; j++ {
@@ -579,6 +649,25 @@ func transposePackAVX2() {
 	i("MOVQ lanes+40(FP), R11")
 	i("SHLQ $2, R11")
 	i("SUBQ R11, R14")
+	// R15: 1 when lanes = 8, 2 when lanes = dstStride < 8, else 0.
+	i("XORQ R15, R15")
+	i("CMPQ R11, $32")
+	i("JNE lanesPart")
+	i("MOVQ $1, R15")
+	i("JMP chunk")
+	p("lanesPart:")
+	i("CMPQ R11, DX")
+	i("JNE chunk")
+	i("MOVQ $2, R15")
+	// AX: the fewest columns left (this one included) for which the 8
+	// lanes stored are covered by the columns stored after: ⌈8/lanes⌉.
+	i("XORQ AX, AX")
+	i("XORQ BX, BX")
+	p("thr:")
+	i("INCQ AX")
+	i("ADDQ R11, BX")
+	i("CMPQ BX, $32")
+	i("JLT thr")
 	p("chunk:")
 	// Y8: mask of this chunk's columns.
 	i("MOVQ CX, R11")
@@ -590,17 +679,33 @@ func transposePackAVX2() {
 	i("SHLQ $2, R11")
 	i("SUBQ R11, R12")
 	i("VMOVDQU (R12), Y8")
-	i("MOVQ SI, R10")
-	i("MOVQ R9, R12")
-	for r := 0; r < 8; r++ {
-		if r > 0 {
-			i("DECQ R12")
-			i("JLE row%d", r)
-			i("ADDQ R8, R10")
-			p("row%d:", r)
+	// Rows past the last valid one repeat it (zeroed later). A full chunk
+	// of 8 columns is read with plain loads, a partial one masked.
+	for _, full := range []bool{true, false} {
+		lbl, ld := "m", "VMASKMOVPS (R10), Y8, Y%d"
+		if full {
+			lbl, ld = "f", "VMOVUPS (R10), Y%d"
+			i("CMPQ CX, $8")
+			i("JL loadm")
+		} else {
+			p("loadm:")
 		}
-		i("VMASKMOVPS (R10), Y8, Y%d", r)
+		i("MOVQ SI, R10")
+		i("MOVQ R9, R12")
+		for r := 0; r < 8; r++ {
+			if r > 0 {
+				i("DECQ R12")
+				i("JLE row%s%d", lbl, r)
+				i("ADDQ R8, R10")
+				p("row%s%d:", lbl, r)
+			}
+			i(ld, r)
+		}
+		if full {
+			i("JMP loaded")
+		}
 	}
+	p("loaded:")
 	for g := 0; g < 4; g++ {
 		i("VUNPCKLPS Y%d, Y%d, Y%d", 2*g+1, 2*g, 8+2*g)
 		i("VUNPCKHPS Y%d, Y%d, Y%d", 2*g+1, 2*g, 8+2*g+1)
@@ -622,7 +727,21 @@ func transposePackAVX2() {
 	i("MOVQ CX, R12")
 	for o := 0; o < 8; o++ {
 		i("VANDPS Y0, Y%d, Y%d", 8+o, 8+o)
+		// Plain store when all 8 lanes are ours (R15 = 1) or when the
+		// lanes past ours belong to the columns stored next (R15 = 2,
+		// enough columns left); masked otherwise (slow on AMD cores).
+		i("CMPQ R15, $1")
+		i("JEQ plain%d", o)
+		i("CMPQ R15, $2")
+		i("JNE masked%d", o)
+		i("CMPQ R12, AX")
+		i("JLT masked%d", o)
+		p("plain%d:", o)
+		i("VMOVUPS Y%d, (DI)", 8+o)
+		i("JMP stored%d", o)
+		p("masked%d:", o)
 		i("VMASKMOVPS Y%d, Y1, (DI)", 8+o)
+		p("stored%d:", o)
 		i("ADDQ DX, DI")
 		if o < 7 {
 			i("DECQ R12")
@@ -668,6 +787,22 @@ func copyPanelAVX2() {
 		i("VMOVDQU (R8), Y%d", 10+m.lo)
 		i("VMOVDQU 32(R8), Y%d", 10+m.hi)
 	}
+	// Whole 16-float rows: plain moves (masked stores are slow on AMD).
+	i("MOVQ cols+32(FP), R9")
+	i("ANDQ lanes+40(FP), R9")
+	i("CMPQ R9, $16")
+	i("JNE loop")
+	p("loopf:")
+	i("VMOVUPS (SI), Y0")
+	i("VMOVUPS 32(SI), Y1")
+	i("VMOVUPS Y0, (DI)")
+	i("VMOVUPS Y1, 32(DI)")
+	i("ADDQ DX, SI")
+	i("ADDQ BX, DI")
+	i("DECQ CX")
+	i("JNZ loopf")
+	i("VZEROUPPER")
+	i("RET")
 	p("loop:")
 	i("VMASKMOVPS (SI), Y10, Y0")
 	i("VMASKMOVPS 32(SI), Y11, Y1")
@@ -800,14 +935,26 @@ func dotKernelAVX2(n int) {
 	i("MOVL beta+60(FP), CX")
 	i("SHLL $1, CX")
 	for g, o := range outs {
+		// A whole group of 8 columns: plain moves (masked stores are
+		// slow on AMD cores); a partial one: masked.
 		w := min(8, n-8*g)
-		i("VMOVDQU avx2mask<>+%d(SB), Y%d", 64-4*w, yZero)
+		if w < 8 {
+			i("VMOVDQU avx2mask<>+%d(SB), Y%d", 64-4*w, yZero)
+		}
 		i("TESTL CX, CX")
 		i("JZ store%d", g)
-		i("VMASKMOVPS %d(DI), Y%d, Y%d", 32*g, yZero, yT2)
+		if w < 8 {
+			i("VMASKMOVPS %d(DI), Y%d, Y%d", 32*g, yZero, yT2)
+		} else {
+			i("VMOVUPS %d(DI), Y%d", 32*g, yT2)
+		}
 		i("VFMADD231PS Y%d, Y%d, Y%d", yT1, yT2, o)
 		p("store%d:", g)
-		i("VMASKMOVPS Y%d, Y%d, %d(DI)", o, yZero, 32*g)
+		if w < 8 {
+			i("VMASKMOVPS Y%d, Y%d, %d(DI)", o, yZero, 32*g)
+		} else {
+			i("VMOVUPS Y%d, %d(DI)", o, 32*g)
+		}
 	}
 	i("ADDQ R9, SI")
 	i("ADDQ R11, DI")
@@ -849,7 +996,7 @@ func main() {
 		avx512Kernel(r)
 	}
 	for r := 1; r <= mr256; r++ {
-		avx2Kernel(r)
+		avx2Kernel(r, avx2Opts{name: "sgemmAVX2x", prefetch0: true})
 	}
 	transposePack()
 	copyPanel()

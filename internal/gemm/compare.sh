@@ -8,6 +8,8 @@
 #
 # usage: internal/gemm/compare.sh [rounds (default 10)] [benchmark filter (default .)]
 # e.g.   internal/gemm/compare.sh 5 'NN_5000.*/t1'
+# For the AVX2 paths on an AVX-512 machine:
+#        GODEBUG=cpu.avx512f=off OPENBLAS_CORETYPE=Haswell internal/gemm/compare.sh
 # env:   BENCHTIME (default 1s) per benchmark run; BENCHSTAT=1 also prints
 #        benchstat's comparison (fetched through the Go module proxy);
 #        KEEP=dir keeps the raw outputs there.
@@ -20,6 +22,11 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 go test -c -o "$out/native.test" .
 go test -tags openblas -c -o "$out/openblas.test" .
+# Which kernels run (GODEBUG=cpu.avx512f=off selects the native AVX2
+# kernels; OPENBLAS_CORETYPE=Haswell OpenBLAS's AVX2 ones).
+for build in native openblas; do
+	"$out/$build.test" -test.run '^TestBackend$' -test.v | sed -n "s/.*backend: /$build build: /p"
+done
 for ((r = 1; r <= rounds; r++)); do
 	for build in native openblas; do
 		"$out/$build.test" -test.run '^$' -test.bench "BenchmarkSgemm/$filter" \

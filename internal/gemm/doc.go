@@ -11,6 +11,9 @@
 //     16 columns in one zmm register, 30 accumulators, A elements as
 //     embedded broadcasts of the FMAs, column masks for edge tiles;
 //   - AVX2/FMA: mr = 6, two ymm registers per row, 12 accumulators;
+//     full tiles load and store C with plain moves, edge tiles with masked
+//     moves (VMASKMOVPS stores are slow on AMD cores), and the packing
+//     routines likewise use masked moves only where they must;
 //   - portable Go (other architectures, the noasm build tag): mr = 4.
 //
 // One kernel exists for every row count 1..mr, so edge tiles waste no
@@ -48,6 +51,14 @@
 // so there is no packing phase and no barrier: one fork-join per call.
 // Small products run on the calling goroutine alone. After warm-up (the
 // largest shape seen), calls allocate nothing.
+//
+// # Kernel choice
+//
+// The kernel family is chosen once, at start-up, with golang.org/x/sys/cpu,
+// which honours GODEBUG like the runtime: GODEBUG=cpu.avx512f=off selects
+// the AVX2 kernels on an AVX-512 CPU (Context.Kernel and BackendDetail
+// say which family runs; a test checks it). The generated assembly
+// (asmgen.go) is checked against its generator by internal/checkgen.sh.
 //
 // # OpenBLAS
 //

@@ -43,6 +43,7 @@ type engine struct {
 	// force parallel runs on small shapes.
 	minFlops int
 	directA  bool // allow reading A stored k×m in place (tuning switch)
+	directB  bool // allow reading B stored k×n in place (tuning switch)
 	eagerB   bool // pack all of B in a phase of its own (tuning switch)
 
 	pool   *par.Pool
@@ -102,7 +103,7 @@ type job struct {
 }
 
 func newEngine(threads int, ks kernelSet) *engine {
-	e := &engine{threads: threads, ks: ks, kcMax: defaultKC, ncMax: defaultNC, minFlops: minFlopsPerThread, directA: true}
+	e := &engine{threads: threads, ks: ks, kcMax: defaultKC, ncMax: defaultNC, minFlops: minFlopsPerThread, directA: true, directB: true}
 	e.mcMax = max(ks.mr, defaultMC/ks.mr*ks.mr)
 	e.apack = make([][]float32, threads)
 	e.later = make([][]int, threads)
@@ -226,7 +227,7 @@ func (e *engine) run(jb job) {
 	// place (as fast on Zen 4, and it saves a pass and a phase). Strides
 	// that are multiples of 512 bytes would map the kc rows of a panel to
 	// few cache sets, so such B is packed unless it is used only once.
-	j.directB = !j.transB && (mTiles == 1 || j.ldb%128 != 0)
+	j.directB = !j.transB && e.directB && (mTiles == 1 || j.ldb%128 != 0)
 	// Likewise A stored k×m holds op(A)'s micro-panels with step lda.
 	j.directA = j.transA && e.directA && (nPanels == 1 || j.lda%128 != 0)
 

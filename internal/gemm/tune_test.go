@@ -16,6 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// extraTuneSets are experimental kernel sets TestTune can pick by name.
+var extraTuneSets []kernelSet
+
 func threadCPU() float64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
@@ -37,14 +40,17 @@ func TestTune(t *testing.T) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	type cfg struct{ kc, mc, direct int }
+	type cfg struct {
+		kc, mc, direct int
+		kernel         string
+	}
 	var cfgs []cfg
 	for _, f := range strings.Fields(spec) {
-		p := strings.Split(f+",0", ",")
+		p := strings.Split(f+",0,", ",")
 		kc, _ := strconv.Atoi(p[0])
 		mc, _ := strconv.Atoi(p[1])
 		direct, _ := strconv.Atoi(p[2])
-		cfgs = append(cfgs, cfg{kc, mc, direct})
+		cfgs = append(cfgs, cfg{kc, mc, direct, p[3]})
 	}
 	filter := os.Getenv("GEMM_SHAPES")
 	threads, _ := strconv.Atoi(os.Getenv("GEMM_THREADS"))
@@ -80,8 +86,12 @@ func TestTune(t *testing.T) {
 		ctxs := make([]*Context, len(cfgs))
 		for i, cf := range cfgs {
 			ks := availableKernels()[0]
-			for _, k := range availableKernels() {
-				if k.name == os.Getenv("GEMM_KERNEL") {
+			want := cf.kernel
+			if want == "" {
+				want = os.Getenv("GEMM_KERNEL")
+			}
+			for _, k := range append(availableKernels(), extraTuneSets...) {
+				if k.name == want {
 					ks = k
 				}
 			}
@@ -89,6 +99,7 @@ func TestTune(t *testing.T) {
 			ctxs[i].native = true
 			ctxs[i].e.directA = cf.direct&1 == 0
 			ctxs[i].e.eagerB = cf.direct&2 != 0
+			ctxs[i].e.directB = cf.direct&4 == 0
 			if cf.kc > 0 {
 				ctxs[i].e.kcMax = cf.kc
 			}
@@ -111,7 +122,7 @@ func TestTune(t *testing.T) {
 		line := fmt.Sprintf("%-18s", name)
 		for i, cf := range cfgs {
 			slices.Sort(times[i])
-			line += fmt.Sprintf("  %d,%d,%d:%6.1f/%6.1f", cf.kc, cf.mc, cf.direct, flops/times[i][0]/1e9, flops/times[i][len(times[i])/2]/1e9)
+			line += fmt.Sprintf("  %d,%d,%d,%s:%6.1f/%6.1f", cf.kc, cf.mc, cf.direct, cf.kernel, flops/times[i][0]/1e9, flops/times[i][len(times[i])/2]/1e9)
 			ctxs[i].Close()
 		}
 		t.Log(line)

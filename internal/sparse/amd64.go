@@ -8,22 +8,23 @@ import (
 
 //go:generate go run asmgen.go
 
-type mulFn = func(out, w *float32, ldw int, col *int32, val *float32, nnz int, bias *float32, relu int)
-type outerFn = func(w *float32, ldw int, col *int32, val *float32, nnz int, d *float32)
-
-type kernels struct {
-	name  string
-	lanes int
-	mul   []mulFn
-	outer []outerFn
+// available lists the kernel families this CPU runs, best first.
+// golang.org/x/sys/cpu honours GODEBUG (cpu.avx512f=off selects AVX2).
+func available() []*kernels {
+	var s []*kernels
+	if cpu.X86.HasAVX512F {
+		s = append(s, &kernels{name: "avx512", lanes: 16, mul: mulAVX512Kernels[:], outer: outerAVX512Kernels[:]})
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		s = append(s, &kernels{name: "avx2", lanes: 8, mul: mulAVX2Kernels[:], outer: outerAVX2Kernels[:]})
+	}
+	return s
 }
 
+// active is the family in use, nil for the Go loops.
 var active = func() *kernels {
-	switch {
-	case cpu.X86.HasAVX512F:
-		return &kernels{name: "avx512", lanes: 16, mul: mulAVX512Kernels[:], outer: outerAVX512Kernels[:]}
-	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
-		return &kernels{name: "avx2", lanes: 8, mul: mulAVX2Kernels[:], outer: outerAVX2Kernels[:]}
+	if s := available(); len(s) > 0 {
+		return s[0]
 	}
 	return nil
 }()

@@ -28,11 +28,16 @@ type isa struct {
 	maxMul, maxOuter int
 	bcast, tmp       int
 	zero             string // instruction to zero a register
+	// prefetch: the mul kernels prefetch the W row of the nonzero this
+	// many ahead (0: none). Measured on Zen 4 (thread CPU time, MNIST-like
+	// 19 % density, 400 columns): AVX2 tiles 10 % faster with 3, 6 or 12
+	// ahead; AVX-512 (whole 1600-byte rows) no gain.
+	prefetch int
 }
 
 var isas = []isa{
 	{name: "AVX512", reg: "Z", bytes: 64, maxMul: 30, maxOuter: 28, bcast: 31, tmp: 30, zero: "VPXORD"},
-	{name: "AVX2", reg: "Y", bytes: 32, maxMul: 15, maxOuter: 13, bcast: 15, tmp: 14, zero: "VXORPS"},
+	{name: "AVX2", reg: "Y", bytes: 32, maxMul: 15, maxOuter: 13, bcast: 15, tmp: 14, zero: "VXORPS", prefetch: 6},
 }
 
 const mulArgs = "(out, w *float32, ldw int, col *int32, val *float32, nnz int, bias *float32, relu int)"
@@ -69,6 +74,18 @@ func mulKernel(s isa, v int) {
 	i("TESTQ CX, CX")
 	i("JZ done")
 	p("loop:")
+	if s.prefetch > 0 {
+		// Only while that nonzero exists: col is not read past its end.
+		i("CMPQ CX, $%d", s.prefetch+1)
+		i("JLT nopf")
+		i("MOVLQSX %d(R8), BX", 4*s.prefetch)
+		i("IMULQ DX, BX")
+		i("ADDQ SI, BX")
+		for off := 0; off < v*s.bytes; off += 64 {
+			i("PREFETCHT0 %d(BX)", off)
+		}
+		p("nopf:")
+	}
 	i("MOVLQSX (R8), AX")
 	i("IMULQ DX, AX")
 	i("ADDQ SI, AX")

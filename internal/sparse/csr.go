@@ -1,5 +1,7 @@
 package sparse
 
+import "slices"
+
 // CSR is a row-compressed sparse matrix: the nonzeros of row i are
 // Val[RowPtr[i]:RowPtr[i+1]] at columns Col[RowPtr[i]:RowPtr[i+1]],
 // columns increasing.
@@ -32,12 +34,21 @@ func (m *CSR) AppendDense(a []float32, rows, cols int) {
 	}
 	for i := range rows {
 		row := a[i*cols : (i+1)*cols]
+		// Room for a dense row, then branch-free: every value is written
+		// at k, and k advances past the nonzeros only.
+		n := len(m.Col)
+		m.Col = slices.Grow(m.Col, cols)[:n+cols]
+		m.Val = slices.Grow(m.Val, cols)[:n+cols]
+		col, val := m.Col[n:n+cols], m.Val[n:n+cols]
+		k := 0
 		for p, v := range row {
+			col[k] = int32(p) // k ≤ p < cols
+			val[k] = v
 			if v != 0 {
-				m.Col = append(m.Col, int32(p))
-				m.Val = append(m.Val, v)
+				k++
 			}
 		}
+		m.Col, m.Val = m.Col[:n+k], m.Val[:n+k]
 		m.RowPtr = append(m.RowPtr, int32(len(m.Col)))
 	}
 	m.Rows += rows
@@ -110,13 +121,17 @@ func (m *CSR) Transpose(t *CSR) {
 	t.Val = t.Val[:nnz]
 	// next[p] is where column p's next entry goes; RowPtr[p] serves as it
 	// and is restored afterwards.
+	next, tcol, tval := t.RowPtr[:m.Cols], t.Col, t.Val
 	for i := range m.Rows {
-		for q := m.RowPtr[i]; q < m.RowPtr[i+1]; q++ {
-			c := m.Col[q]
-			at := t.RowPtr[c]
-			t.Col[at] = int32(i)
-			t.Val[at] = m.Val[q]
-			t.RowPtr[c]++
+		lo, hi := m.RowPtr[i], m.RowPtr[i+1]
+		cols := m.Col[lo:hi]
+		vals := m.Val[lo:hi]
+		vals = vals[:len(cols)]
+		for q, c := range cols {
+			at := next[c]
+			tcol[at] = int32(i)
+			tval[at] = vals[q]
+			next[c] = at + 1
 		}
 	}
 	for p := m.Cols; p > 0; p-- {

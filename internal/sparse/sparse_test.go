@@ -3,7 +3,7 @@ package sparse
 import (
 	"math"
 	"math/rand/v2"
-	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -25,7 +25,9 @@ func randDense(rng *rand.Rand, n int) []float32 {
 	return a
 }
 
-func TestMulRowsMatchesReference(t *testing.T) {
+func TestMulRowsMatchesReference(t *testing.T) { eachKernel(t, testMulRowsMatchesReference) }
+
+func testMulRowsMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
 		rows, cols, n, ldw, ldo int
@@ -81,7 +83,9 @@ func TestMulRowsMatchesReference(t *testing.T) {
 	}
 }
 
-func TestMulRowsSplitIsBitIdentical(t *testing.T) {
+func TestMulRowsSplitIsBitIdentical(t *testing.T) { eachKernel(t, testMulRowsSplitIsBitIdentical) }
+
+func testMulRowsSplitIsBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	rows, cols, n := 37, 784, 400
 	a := randSparse(rng, rows, cols, 0.2)
@@ -102,7 +106,9 @@ func TestMulRowsSplitIsBitIdentical(t *testing.T) {
 	}
 }
 
-func TestAddOuterMatchesReference(t *testing.T) {
+func TestAddOuterMatchesReference(t *testing.T) { eachKernel(t, testAddOuterMatchesReference) }
+
+func testAddOuterMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range []struct {
 		rows, cols, n, ldw, ldd, c0, c1 int
@@ -142,7 +148,9 @@ func TestAddOuterMatchesReference(t *testing.T) {
 	}
 }
 
-func TestNoAllocations(t *testing.T) {
+func TestNoAllocations(t *testing.T) { eachKernel(t, testNoAllocations) }
+
+func testNoAllocations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	a := randSparse(rng, 16, 784, 0.2)
 	w := randDense(rng, 784*400)
@@ -198,7 +206,9 @@ func BenchmarkAddOuter(b *testing.B) {
 	b.ReportMetric(dense, "dense-GFLOPS")
 }
 
-func TestTransposeAndAccumulateRows(t *testing.T) {
+func TestTransposeAndAccumulateRows(t *testing.T) { eachKernel(t, testTransposeAndAccumulateRows) }
+
+func testTransposeAndAccumulateRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range []struct {
 		rows, cols, n int
@@ -217,7 +227,7 @@ func TestTransposeAndAccumulateRows(t *testing.T) {
 		}
 		var want CSR
 		want.FromDense(at, tc.cols, tc.rows)
-		if !reflect.DeepEqual(tr.RowPtr, want.RowPtr) || !reflect.DeepEqual(tr.Col, want.Col) || !reflect.DeepEqual(tr.Val, want.Val) || tr.Rows != tc.cols || tr.Cols != tc.rows {
+		if !slices.Equal(tr.RowPtr, want.RowPtr) || !slices.Equal(tr.Col, want.Col) || !slices.Equal(tr.Val, want.Val) || tr.Rows != tc.cols || tr.Cols != tc.rows {
 			t.Fatalf("%+v: transpose differs", tc)
 		}
 		d := randDense(rng, tc.rows*tc.n)

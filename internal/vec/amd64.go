@@ -4,100 +4,156 @@ package vec
 
 import "golang.org/x/sys/cpu"
 
-var hasAVX512 = cpu.X86.HasAVX512F
+//go:generate go run asmgen.go
 
-//go:noescape
-func addBiasReLU16(x *float32, ld, rows int, bias *float32, nv, relu int)
+// asmBuild tells whether this build has the assembly loops.
+const asmBuild = true
 
-//go:noescape
-func addBiasReLU8(x *float32, ld, rows int, bias *float32, nv, relu int)
+// impl is one family of vector loops (see asmgen.go).
+type impl struct {
+	name        string
+	lanes       int
+	addBiasReLU func(x *float32, ld, rows int, bias *float32, nv, relu int)
+	addColSums  func(dst, x *float32, ld, rows, nv int)
+	sgdStep     func(p, grad, v *float32, n int, lr, mu, wd float32, mode int)
+	reluBack    func(d, act *float32, n int)
+}
+
+var (
+	avx512Impl = impl{"avx512", 16, addBiasReLU16, addColSums16, sgdStep16, reluBackward16}
+	avx2Impl   = impl{"avx2", 8, addBiasReLU8, addColSums8, sgdStep8, reluBackward8}
+)
+
+// available lists the families this CPU runs, best first. golang.org/x/sys/cpu
+// honours GODEBUG (cpu.avx512f=off selects the AVX2 loops).
+func available() []*impl {
+	var s []*impl
+	if cpu.X86.HasAVX512F {
+		s = append(s, &avx512Impl)
+	}
+	if cpu.X86.HasAVX2 {
+		s = append(s, &avx2Impl)
+	}
+	return s
+}
+
+// active is the family in use, nil for the Go loops.
+var active = func() *impl {
+	if s := available(); len(s) > 0 {
+		return s[0]
+	}
+	return nil
+}()
+
+// Kernel names the implementation in use: "avx512", "avx2" or "go".
+func Kernel() string {
+	if active == nil {
+		return "go"
+	}
+	return active.name
+}
 
 func addBiasReLU(x []float32, ld, rows int, bias []float32, relu bool) {
-	lanes := 8
-	if hasAVX512 {
-		lanes = 16
-	}
-	if !hasAVX512 && !cpu.X86.HasAVX {
-		addBiasReLUGo(x, ld, rows, 0, bias, relu)
-		return
-	}
-	nv := len(bias) / lanes
-	r := 0
-	if relu {
-		r = 1
-	}
-	if nv > 0 {
-		if hasAVX512 {
-			addBiasReLU16(&x[0], ld, rows, &bias[0], nv, r)
-		} else {
-			addBiasReLU8(&x[0], ld, rows, &bias[0], nv, r)
+	addBiasReLUWith(active, x, ld, rows, bias, relu)
+}
+
+func addBiasReLUWith(k *impl, x []float32, ld, rows int, bias []float32, relu bool) {
+	c0 := 0
+	if k != nil {
+		if nv := len(bias) / k.lanes; nv > 0 {
+			r := 0
+			if relu {
+				r = 1
+			}
+			k.addBiasReLU(&x[0], ld, rows, &bias[0], nv, r)
+			c0 = nv * k.lanes
 		}
 	}
-	if c0 := nv * lanes; c0 < len(bias) {
+	if c0 < len(bias) {
 		addBiasReLUGo(x, ld, rows, c0, bias, relu)
 	}
 }
 
-//go:noescape
-func addColSums16(dst, x *float32, ld, rows, nv int)
+func addColSums(dst, x []float32, ld, rows int) { addColSumsWith(active, dst, x, ld, rows) }
 
-//go:noescape
-func sgdStep16(p, grad, v *float32, n int, lr, mu, wd float32, mode int)
-
-func addColSums(dst, x []float32, ld, rows int) {
-	if !hasAVX512 {
-		addColSumsGo(dst, x, ld, rows, 0)
-		return
+func addColSumsWith(k *impl, dst, x []float32, ld, rows int) {
+	c0 := 0
+	if k != nil {
+		if nv := len(dst) / k.lanes; nv > 0 {
+			k.addColSums(&dst[0], &x[0], ld, rows, nv)
+			c0 = nv * k.lanes
+		}
 	}
-	nv := len(dst) / 16
-	if nv > 0 {
-		addColSums16(&dst[0], &x[0], ld, rows, nv)
-	}
-	if c0 := nv * 16; c0 < len(dst) {
+	if c0 < len(dst) {
 		addColSumsGo(dst, x, ld, rows, c0)
 	}
 }
 
-// SGD modes of sgdStep16: bit 0 weight decay, bit 1 momentum, bit 2 first
-// step, bit 3 Nesterov.
+// SGD modes of the sgdStep loops: bit 0 weight decay, bit 1 momentum,
+// bit 2 first step, bit 3 Nesterov (bits 2 and 3 only with momentum).
 func sgdStep(p, g, v []float32, lr, mu, wd float32, first, nesterov bool) {
-	n := len(p) / 16 * 16
-	if !hasAVX512 || n == 0 {
-		sgdStepGo(p, g, v, lr, mu, wd, first, nesterov, 0)
-		return
+	sgdStepWith(active, p, g, v, lr, mu, wd, first, nesterov)
+}
+
+func sgdStepWith(k *impl, p, g, v []float32, lr, mu, wd float32, first, nesterov bool) {
+	n := 0
+	if k != nil {
+		n = len(p) / k.lanes * k.lanes
 	}
-	mode := 0
-	if wd != 0 {
-		mode |= 1
-	}
-	vp := &p[0] // any valid pointer when there is no momentum buffer
-	if mu != 0 {
-		mode |= 2
-		vp = &v[0]
-		if first {
-			mode |= 4
+	if n > 0 {
+		mode := 0
+		if wd != 0 {
+			mode |= 1
 		}
-		if nesterov {
-			mode |= 8
+		vp := &p[0] // any valid pointer when there is no momentum buffer
+		if mu != 0 {
+			mode |= 2
+			vp = &v[0]
+			if first {
+				mode |= 4
+			}
+			if nesterov {
+				mode |= 8
+			}
 		}
+		k.sgdStep(&p[0], &g[0], vp, n, lr, mu, wd, mode)
 	}
-	sgdStep16(&p[0], &g[0], vp, n, lr, mu, wd, mode)
 	if n < len(p) {
 		sgdStepGo(p, g, v, lr, mu, wd, first, nesterov, n)
 	}
 }
 
-//go:noescape
-func reluBackward16(d, act *float32, n int)
+func reluBackward(d, act []float32) { reluBackwardWith(active, d, act) }
 
-func reluBackward(d, act []float32) {
-	n := len(d) / 16 * 16
-	if !hasAVX512 || n == 0 {
-		reluBackwardGo(d, act, 0)
-		return
+func reluBackwardWith(k *impl, d, act []float32) {
+	n := 0
+	if k != nil {
+		n = len(d) / k.lanes * k.lanes
 	}
-	reluBackward16(&d[0], &act[0], n)
+	if n > 0 {
+		k.reluBack(&d[0], &act[0], n)
+	}
 	if n < len(d) {
 		reluBackwardGo(d, act, n)
 	}
+}
+
+// variants lists every implementation this CPU runs, the Go loops last.
+func variants() []variant {
+	var vs []variant
+	for _, k := range available() {
+		vs = append(vs, variant{
+			name:  k.name,
+			lanes: k.lanes,
+			addBiasReLU: func(x []float32, ld, rows int, bias []float32, relu bool) {
+				addBiasReLUWith(k, x, ld, rows, bias, relu)
+			},
+			addColSums: func(dst, x []float32, ld, rows int) { addColSumsWith(k, dst, x, ld, rows) },
+			sgdStep: func(p, g, v []float32, lr, mu, wd float32, first, nesterov bool) {
+				sgdStepWith(k, p, g, v, lr, mu, wd, first, nesterov)
+			},
+			reluBackward: func(d, act []float32) { reluBackwardWith(k, d, act) },
+		})
+	}
+	return append(vs, goVariant)
 }

@@ -13,3 +13,12 @@ func sgdStep(p, g, v []float32, lr, mu, wd float32, first, nesterov bool) {
 }
 
 func reluBackward(d, act []float32) { reluBackwardGo(d, act, 0) }
+
+// Kernel names the implementation in use.
+func Kernel() string { return "go" }
+
+// variants lists every implementation this build runs.
+func variants() []variant { return []variant{goVariant} }
+
+// asmBuild tells whether this build has the assembly loops.
+const asmBuild = false
