@@ -1,0 +1,5 @@
+//go:build !amd64 || noasm
+
+package conv
+
+func availableKernels() []*kernelSet { return []*kernelSet{&genericKernels} }
