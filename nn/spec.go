@@ -35,6 +35,11 @@ type Spec struct {
 	Classes int
 	// Hidden are the hidden-layer sizes of an MLP.
 	Hidden []int
+	// NF is the width of the reduced ResNet-18 ("resnet18r"): the
+	// channels of its first stage (the others have 2·NF, 4·NF, 8·NF).
+	// Zero means the default, 20; the model's Spec reports the value
+	// used.
+	NF int `json:"nf,omitempty"`
 }
 
 // Arch is a registered architecture.

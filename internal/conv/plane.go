@@ -1,0 +1,153 @@
+package conv
+
+// Element-wise passes over the interior of one plane (one channel of one
+// block) of a blocked tensor: the pieces of batch normalisation, ReLU and
+// pooling. Sums are kept per lane (sample) in float32, pixel after pixel
+// in row order, so that callers can combine exactly the lanes they want
+// (the samples of a group) in an order of their choosing.
+
+// PlaneSum adds to s, lane by lane, the values of the plane of t at off.
+func PlaneSum(s *[Lanes]float32, t Tensor, x []float32, off int) {
+	for y := range t.H {
+		row := x[off+t.Pixel(y, 0):][:t.W*Lanes]
+		for p := 0; p < len(row); p += Lanes {
+			v := (*[Lanes]float32)(row[p:])
+			for l := range Lanes {
+				s[l] += v[l]
+			}
+		}
+	}
+}
+
+// PlaneSqDev adds to s, lane by lane, the squares of the differences
+// between the values of the plane at off and mean.
+func PlaneSqDev(s *[Lanes]float32, t Tensor, x []float32, off int, mean float32) {
+	for y := range t.H {
+		row := x[off+t.Pixel(y, 0):][:t.W*Lanes]
+		for p := 0; p < len(row); p += Lanes {
+			v := (*[Lanes]float32)(row[p:])
+			for l := range Lanes {
+				d := v[l] - mean
+				s[l] += float32(d * d)
+			}
+		}
+	}
+}
+
+// PlaneAffine writes dst = relu(x·a + b [+ r]) over the plane at off
+// (dst, x and r have geometry t; r, when not nil, adds a residual:
+// r·ra + rb when rAffine, r itself otherwise). Lanes at or beyond valid
+// get 0. dst may be x or r.
+func PlaneAffine(t Tensor, dst, x []float32, off int, a, b float32, r []float32, rAffine bool, ra, rb float32, relu bool, valid int) {
+	for y := range t.H {
+		o := off + t.Pixel(y, 0)
+		drow := dst[o:][:t.W*Lanes]
+		xrow := x[o:][:t.W*Lanes]
+		var rrow []float32
+		if r != nil {
+			rrow = r[o:][:t.W*Lanes]
+		}
+		for p := 0; p < len(drow); p += Lanes {
+			d := (*[Lanes]float32)(drow[p:])
+			v := (*[Lanes]float32)(xrow[p:])
+			var rv *[Lanes]float32
+			if rrow != nil {
+				rv = (*[Lanes]float32)(rrow[p:])
+			}
+			for l := range Lanes {
+				u := float32(v[l]*a) + b
+				if rv != nil {
+					if rAffine {
+						u += float32(rv[l]*ra) + rb
+					} else {
+						u += rv[l]
+					}
+				}
+				if relu && u < 0 {
+					u = 0
+				}
+				if l >= valid {
+					u = 0
+				}
+				d[l] = u
+			}
+		}
+	}
+}
+
+// PlaneReLUMask zeroes g wherever act ≤ 0 over the plane at off.
+func PlaneReLUMask(t Tensor, g, act []float32, off int) {
+	for y := range t.H {
+		o := off + t.Pixel(y, 0)
+		grow := g[o:][:t.W*Lanes]
+		arow := act[o:][:t.W*Lanes]
+		for i, a := range arow {
+			if a <= 0 {
+				grow[i] = 0
+			}
+		}
+	}
+}
+
+// PlaneBNSums adds to sg the lane sums of g and to sgd those of
+// g·(h − mean) over the plane at off (the sums of a batch normalisation's
+// backward pass).
+func PlaneBNSums(sg, sgd *[Lanes]float32, t Tensor, g, h []float32, off int, mean float32) {
+	for y := range t.H {
+		o := off + t.Pixel(y, 0)
+		grow := g[o:][:t.W*Lanes]
+		hrow := h[o:][:t.W*Lanes]
+		for p := 0; p < len(grow); p += Lanes {
+			gv := (*[Lanes]float32)(grow[p:])
+			hv := (*[Lanes]float32)(hrow[p:])
+			for l := range Lanes {
+				sg[l] += gv[l]
+				sgd[l] += float32(gv[l] * (hv[l] - mean))
+			}
+		}
+	}
+}
+
+// PlaneBNBackward writes dh = A·g + (B·(h − mean) + C) over the plane at
+// off; lanes at or beyond valid get 0.
+func PlaneBNBackward(t Tensor, dh, g, h []float32, off int, a, b, c, mean float32, valid int) {
+	for y := range t.H {
+		o := off + t.Pixel(y, 0)
+		drow := dh[o:][:t.W*Lanes]
+		grow := g[o:][:t.W*Lanes]
+		hrow := h[o:][:t.W*Lanes]
+		for p := 0; p < len(drow); p += Lanes {
+			d := (*[Lanes]float32)(drow[p:])
+			gv := (*[Lanes]float32)(grow[p:])
+			hv := (*[Lanes]float32)(hrow[p:])
+			for l := range Lanes {
+				u := float32(a*gv[l]) + (float32(b*(hv[l]-mean)) + c)
+				if l >= valid {
+					u = 0
+				}
+				d[l] = u
+			}
+		}
+	}
+}
+
+// ClearBorder zeroes the border pixels of nb blocks of t in x (a buffer
+// that held a tensor of another geometry before).
+func ClearBorder(t Tensor, x []float32, nb int) {
+	if t.Pad == 0 {
+		return
+	}
+	wp := t.Wp()
+	for b := range nb {
+		for c := range t.C {
+			p := x[b*t.Block()+c*t.Plane():][:t.Plane()]
+			clear(p[:t.Pad*wp*Lanes])
+			clear(p[(t.Pad+t.H)*wp*Lanes:])
+			for y := range t.H {
+				row := p[(t.Pad+y)*wp*Lanes:][:wp*Lanes]
+				clear(row[:t.Pad*Lanes])
+				clear(row[(t.Pad+t.W)*Lanes:])
+			}
+		}
+	}
+}
