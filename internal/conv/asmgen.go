@@ -381,6 +381,342 @@ func wgAVX2(r, q int) {
 	p("")
 }
 
+// Plane kernels: element-wise passes over the interior of one plane,
+// rows×cols vectors of 16 lanes, row stride ld floats. They do, lane by
+// lane, exactly the operations of the Go loops of plane.go, in the same
+// order and with the same roundings (no fused multiply-add), so both give
+// the same bits.
+const (
+	planeSumArgs    = "(s *float32, x *float32, rows, cols, ld int)"
+	planeSqDevArgs  = "(s *float32, x *float32, rows, cols, ld int, mean float32)"
+	planeAffineArgs = "(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int)"
+	planeMaskArgs   = "(grad, act *float32, rows, cols, ld int)"
+	planeSumsArgs   = "(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)"
+	planeBackArgs   = "(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)"
+)
+
+// isa describes how a plane kernel handles one 16-lane vector: with one
+// zmm register (AVX-512) or two ymm registers (AVX2).
+type isa struct {
+	name  string
+	parts int    // registers per vector
+	reg   string // register prefix
+}
+
+var (
+	isa512 = isa{"AVX512", 1, "Z"}
+	isa256 = isa{"AVX2", 2, "Y"}
+)
+
+// r returns register n of part k (AVX2: parts use registers n and n+8).
+func (s isa) r(n, k int) string { return fmt.Sprintf("%s%d", s.reg, n+8*k) }
+
+// m returns the memory operand of part k at base.
+func (s isa) m(base string, k int) string {
+	if k == 0 {
+		return "(" + base + ")"
+	}
+	return fmt.Sprintf("%d(%s)", 32*k, base)
+}
+
+func planeHead(name, args string, size int) {
+	fmt.Fprintf(&decl, "//go:noescape\nfunc %s%s\n\n", name, args)
+	p("// func %s%s", name, args)
+	p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, size)
+}
+
+// planeLoop emits the row and column loops around body: SI..R9 are the
+// row pointers of up to four planes (advanced by DX = ld bytes per row),
+// AX, BX, R10, R11 their column pointers (advanced 64 bytes per vector),
+// CX the rows left, R12 the columns left.
+func planeLoop(rowsOff, colsOff, ldOff int, ptrs int, body func()) {
+	rowRegs := []string{"SI", "DI", "R8", "R9"}
+	colRegs := []string{"AX", "BX", "R10", "R11"}
+	i("MOVQ rows+%d(FP), CX", rowsOff)
+	i("MOVQ ld+%d(FP), DX", ldOff)
+	i("SHLQ $2, DX")
+	p("row:")
+	for k := 0; k < ptrs; k++ {
+		i("MOVQ %s, %s", rowRegs[k], colRegs[k])
+	}
+	i("MOVQ cols+%d(FP), R12", colsOff)
+	p("col:")
+	body()
+	for k := 0; k < ptrs; k++ {
+		i("ADDQ $64, %s", colRegs[k])
+	}
+	i("DECQ R12")
+	i("JNZ col")
+	for k := 0; k < ptrs; k++ {
+		i("ADDQ DX, %s", rowRegs[k])
+	}
+	i("DECQ CX")
+	i("JNZ row")
+}
+
+func planeSum(s isa) {
+	planeHead("planeSum"+s.name, planeSumArgs, 40)
+	i("MOVQ s+0(FP), R13")
+	i("MOVQ x+8(FP), SI")
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.m("R13", k), s.r(0, k))
+	}
+	planeLoop(16, 24, 32, 1, func() {
+		for k := 0; k < s.parts; k++ {
+			i("VADDPS %s, %s, %s", s.m("AX", k), s.r(0, k), s.r(0, k))
+		}
+	})
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.r(0, k), s.m("R13", k))
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func planeSqDev(s isa) {
+	planeHead("planeSqDev"+s.name, planeSqDevArgs, 44)
+	i("MOVQ s+0(FP), R13")
+	i("MOVQ x+8(FP), SI")
+	i("VBROADCASTSS mean+40(FP), %s", s.r(1, 0))
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.m("R13", k), s.r(0, k))
+	}
+	planeLoop(16, 24, 32, 1, func() {
+		for k := 0; k < s.parts; k++ {
+			i("VMOVUPS %s, %s", s.m("AX", k), s.r(2, k))
+			i("VSUBPS %s, %s, %s", s.r(1, 0), s.r(2, k), s.r(2, k))
+			i("VMULPS %s, %s, %s", s.r(2, k), s.r(2, k), s.r(2, k))
+			i("VADDPS %s, %s, %s", s.r(2, k), s.r(0, k), s.r(0, k))
+		}
+	})
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.r(0, k), s.m("R13", k))
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+// validMask loads the mask of lanes below valid (at validOff): K1 for
+// AVX-512, registers 7 (and 15) for AVX2.
+func validMask(s isa, validOff int) {
+	i("MOVQ valid+%d(FP), R13", validOff)
+	if s.parts == 1 {
+		i("MOVL $1, R14")
+		i("SHLXL R13, R14, R14")
+		i("DECL R14")
+		i("KMOVW R14, K1")
+		return
+	}
+	i("LEAQ lanemask<>+64(SB), R14")
+	i("SHLQ $2, R13")
+	i("SUBQ R13, R14")
+	i("VMOVUPS (R14), Y7")
+	i("VMOVUPS 32(R14), Y15")
+}
+
+// applyMask zeroes the lanes of register n at or beyond valid.
+func applyMask(s isa, n int) {
+	if s.parts == 1 {
+		i("VMOVAPS.Z %s, K1, %s", s.r(n, 0), s.r(n, 0))
+		return
+	}
+	for k := 0; k < 2; k++ {
+		i("VANDPS %s, %s, %s", s.r(7, k), s.r(n, k), s.r(n, k))
+	}
+}
+
+func planeAffine(s isa) {
+	planeHead("planeAffine"+s.name, planeAffineArgs, 80)
+	i("MOVQ dst+0(FP), SI")
+	i("MOVQ x+8(FP), DI")
+	i("MOVQ r+16(FP), R8")
+	i("VBROADCASTSS a+48(FP), %s", s.r(0, 0))
+	i("VBROADCASTSS b+52(FP), %s", s.r(1, 0))
+	i("VBROADCASTSS ra+56(FP), %s", s.r(2, 0))
+	i("VBROADCASTSS rb+60(FP), %s", s.r(3, 0))
+	i("VXORPS %s, %s, %s", s.r(6, 0), s.r(6, 0), s.r(6, 0))
+	validMask(s, 72)
+	i("MOVQ flags+64(FP), R13")
+	// flags: 1 relu, 2 residual, 4 residual normalised.
+	for f := 0; f < 8; f++ {
+		if f&4 != 0 && f&2 == 0 {
+			continue
+		}
+		i("CMPQ R13, $%d", f)
+		i("JEQ f%d", f)
+	}
+	i("JMP done")
+	for f := 0; f < 8; f++ {
+		if f&4 != 0 && f&2 == 0 {
+			continue
+		}
+		p("f%d:", f)
+		ptrs := 2
+		if f&2 != 0 {
+			ptrs = 3
+		}
+		planeLoopLabels(fmt.Sprintf("f%d", f), 24, 32, 40, ptrs, func() {
+			for k := 0; k < s.parts; k++ {
+				i("VMULPS %s, %s, %s", s.m("BX", k), s.r(0, 0), s.r(4, k))
+				i("VADDPS %s, %s, %s", s.r(1, 0), s.r(4, k), s.r(4, k))
+				if f&2 != 0 {
+					if f&4 != 0 {
+						i("VMULPS %s, %s, %s", s.m("R10", k), s.r(2, 0), s.r(5, k))
+						i("VADDPS %s, %s, %s", s.r(3, 0), s.r(5, k), s.r(5, k))
+						i("VADDPS %s, %s, %s", s.r(5, k), s.r(4, k), s.r(4, k))
+					} else {
+						i("VADDPS %s, %s, %s", s.m("R10", k), s.r(4, k), s.r(4, k))
+					}
+				}
+				if f&1 != 0 {
+					i("VMAXPS %s, %s, %s", s.r(4, k), s.r(6, 0), s.r(4, k))
+				}
+			}
+			applyMask(s, 4)
+			for k := 0; k < s.parts; k++ {
+				i("VMOVUPS %s, %s", s.r(4, k), s.m("AX", k))
+			}
+		})
+		i("JMP done")
+	}
+	p("done:")
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+// planeLoopLabels is planeLoop with labels prefixed (several loops in
+// one function).
+func planeLoopLabels(pre string, rowsOff, colsOff, ldOff int, ptrs int, body func()) {
+	rowRegs := []string{"SI", "DI", "R8", "R9"}
+	colRegs := []string{"AX", "BX", "R10", "R11"}
+	i("MOVQ rows+%d(FP), CX", rowsOff)
+	i("MOVQ ld+%d(FP), DX", ldOff)
+	i("SHLQ $2, DX")
+	p("%srow:", pre)
+	for k := 0; k < ptrs; k++ {
+		i("MOVQ %s, %s", rowRegs[k], colRegs[k])
+	}
+	i("MOVQ cols+%d(FP), R12", colsOff)
+	p("%scol:", pre)
+	body()
+	for k := 0; k < ptrs; k++ {
+		i("ADDQ $64, %s", colRegs[k])
+	}
+	i("DECQ R12")
+	i("JNZ %scol", pre)
+	for k := 0; k < ptrs; k++ {
+		i("ADDQ DX, %s", rowRegs[k])
+	}
+	i("DECQ CX")
+	i("JNZ %srow", pre)
+}
+
+func planeReLUMask(s isa) {
+	planeHead("planeReLUMask"+s.name, planeMaskArgs, 40)
+	i("MOVQ grad+0(FP), SI")
+	i("MOVQ act+8(FP), DI")
+	i("VXORPS %s, %s, %s", s.r(0, 0), s.r(0, 0), s.r(0, 0))
+	planeLoop(16, 24, 32, 2, func() {
+		if s.parts == 1 {
+			// K2: 0 ≥ act (ordered: NaN keeps its gradient).
+			i("VCMPPS $0x0d, (BX), Z0, K2")
+			i("VMOVUPS Z0, K2, (AX)")
+			return
+		}
+		for k := 0; k < 2; k++ {
+			i("VCMPPS $0x0d, %s, %s, %s", s.m("BX", k), s.r(0, 0), s.r(1, k))
+			i("VANDNPS %s, %s, %s", s.m("AX", k), s.r(1, k), s.r(1, k))
+			i("VMOVUPS %s, %s", s.r(1, k), s.m("AX", k))
+		}
+	})
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func planeBNSums(s isa) {
+	planeHead("planeBNSums"+s.name, planeSumsArgs, 60)
+	i("MOVQ sg+0(FP), R13")
+	i("MOVQ sgd+8(FP), R14")
+	i("MOVQ grad+16(FP), SI")
+	i("MOVQ h+24(FP), DI")
+	i("VBROADCASTSS mean+56(FP), %s", s.r(2, 0))
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.m("R13", k), s.r(0, k))
+		i("VMOVUPS %s, %s", s.m("R14", k), s.r(1, k))
+	}
+	planeLoop(32, 40, 48, 2, func() {
+		for k := 0; k < s.parts; k++ {
+			i("VMOVUPS %s, %s", s.m("AX", k), s.r(3, k))
+			i("VADDPS %s, %s, %s", s.r(3, k), s.r(0, k), s.r(0, k))
+			i("VMOVUPS %s, %s", s.m("BX", k), s.r(4, k))
+			i("VSUBPS %s, %s, %s", s.r(2, 0), s.r(4, k), s.r(4, k))
+			i("VMULPS %s, %s, %s", s.r(4, k), s.r(3, k), s.r(4, k))
+			i("VADDPS %s, %s, %s", s.r(4, k), s.r(1, k), s.r(1, k))
+		}
+	})
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.r(0, k), s.m("R13", k))
+		i("VMOVUPS %s, %s", s.r(1, k), s.m("R14", k))
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func planeBNBackward(s isa) {
+	planeHead("planeBNBackward"+s.name, planeBackArgs, 72)
+	i("MOVQ dh+0(FP), SI")
+	i("MOVQ grad+8(FP), DI")
+	i("MOVQ h+16(FP), R8")
+	i("VBROADCASTSS a+48(FP), %s", s.r(0, 0))
+	i("VBROADCASTSS b+52(FP), %s", s.r(1, 0))
+	i("VBROADCASTSS c+56(FP), %s", s.r(2, 0))
+	i("VBROADCASTSS mean+60(FP), %s", s.r(3, 0))
+	validMask(s, 64)
+	planeLoop(24, 32, 40, 3, func() {
+		for k := 0; k < s.parts; k++ {
+			i("VMULPS %s, %s, %s", s.m("BX", k), s.r(0, 0), s.r(4, k))
+			i("VMOVUPS %s, %s", s.m("R10", k), s.r(5, k))
+			i("VSUBPS %s, %s, %s", s.r(3, 0), s.r(5, k), s.r(5, k))
+			i("VMULPS %s, %s, %s", s.r(5, k), s.r(1, 0), s.r(5, k))
+			i("VADDPS %s, %s, %s", s.r(2, 0), s.r(5, k), s.r(5, k))
+			i("VADDPS %s, %s, %s", s.r(5, k), s.r(4, k), s.r(4, k))
+		}
+		applyMask(s, 4)
+		for k := 0; k < s.parts; k++ {
+			i("VMOVUPS %s, %s", s.r(4, k), s.m("AX", k))
+		}
+	})
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func planeKernels() {
+	for _, s := range []isa{isa512, isa256} {
+		planeSum(s)
+		planeSqDev(s)
+		planeAffine(s)
+		planeReLUMask(s)
+		planeBNSums(s)
+		planeBNBackward(s)
+	}
+	// lanemask: 16 lanes of ones then 16 of zeros; the mask of the lanes
+	// below v starts at lanemask + 4·(16 − v).
+	for k := 0; k < 32; k++ {
+		v := "$0xffffffff"
+		if k >= 16 {
+			v = "$0"
+		}
+		p("DATA lanemask<>+%d(SB)/4, %s", 4*k, v)
+	}
+	p("GLOBL lanemask<>(SB), RODATA|NOPTR, $128")
+}
+
 func main() {
 	header()
 	for r := 1; r <= fwd512; r++ {
@@ -399,6 +735,7 @@ func main() {
 			wgAVX2(r, q)
 		}
 	}
+	planeKernels()
 	// Function tables.
 	fmt.Fprintf(&decl, "var fwdAVX512Kernels = [...]fwdFunc{nil")
 	for r := 1; r <= fwd512; r++ {

@@ -29,3 +29,59 @@ func availableKernels() []*kernelSet {
 	}
 	return append(s, &genericKernels)
 }
+
+// planeAsm tells whether the plane passes run in assembly: AVX-512 when
+// the CPU has it (planeAVX512), AVX2 otherwise. Direct calls (not
+// function values) let the compiler see that no argument escapes.
+var (
+	planeAVX512 = cpu.X86.HasAVX512F
+	planeAsm    = planeAVX512 || cpu.X86.HasAVX2
+)
+
+func planeSumAsm(s *float32, x *float32, rows, cols, ld int) {
+	if planeAVX512 {
+		planeSumAVX512(s, x, rows, cols, ld)
+	} else {
+		planeSumAVX2(s, x, rows, cols, ld)
+	}
+}
+
+func planeSqDevAsm(s *float32, x *float32, rows, cols, ld int, mean float32) {
+	if planeAVX512 {
+		planeSqDevAVX512(s, x, rows, cols, ld, mean)
+	} else {
+		planeSqDevAVX2(s, x, rows, cols, ld, mean)
+	}
+}
+
+func planeAffineAsm(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int) {
+	if planeAVX512 {
+		planeAffineAVX512(dst, x, r, rows, cols, ld, a, b, ra, rb, flags, valid)
+	} else {
+		planeAffineAVX2(dst, x, r, rows, cols, ld, a, b, ra, rb, flags, valid)
+	}
+}
+
+func planeReLUMaskAsm(g, act *float32, rows, cols, ld int) {
+	if planeAVX512 {
+		planeReLUMaskAVX512(g, act, rows, cols, ld)
+	} else {
+		planeReLUMaskAVX2(g, act, rows, cols, ld)
+	}
+}
+
+func planeBNSumsAsm(sg, sgd, g, h *float32, rows, cols, ld int, mean float32) {
+	if planeAVX512 {
+		planeBNSumsAVX512(sg, sgd, g, h, rows, cols, ld, mean)
+	} else {
+		planeBNSumsAVX2(sg, sgd, g, h, rows, cols, ld, mean)
+	}
+}
+
+func planeBNBackwardAsm(dh, g, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int) {
+	if planeAVX512 {
+		planeBNBackwardAVX512(dh, g, h, rows, cols, ld, a, b, c, mean, valid)
+	} else {
+		planeBNBackwardAVX2(dh, g, h, rows, cols, ld, a, b, c, mean, valid)
+	}
+}

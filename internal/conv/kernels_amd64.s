@@ -11228,3 +11228,792 @@ step:
 	VZEROUPPER
 	RET
 
+// func planeSumAVX512(s *float32, x *float32, rows, cols, ld int)
+TEXT ·planeSumAVX512(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), R13
+	MOVQ x+8(FP), SI
+	VMOVUPS (R13), Z0
+	MOVQ rows+16(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ cols+24(FP), R12
+col:
+	VADDPS (AX), Z0, Z0
+	ADDQ $64, AX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	DECQ CX
+	JNZ row
+	VMOVUPS Z0, (R13)
+	VZEROUPPER
+	RET
+
+// func planeSqDevAVX512(s *float32, x *float32, rows, cols, ld int, mean float32)
+TEXT ·planeSqDevAVX512(SB), NOSPLIT, $0-44
+	MOVQ s+0(FP), R13
+	MOVQ x+8(FP), SI
+	VBROADCASTSS mean+40(FP), Z1
+	VMOVUPS (R13), Z0
+	MOVQ rows+16(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ cols+24(FP), R12
+col:
+	VMOVUPS (AX), Z2
+	VSUBPS Z1, Z2, Z2
+	VMULPS Z2, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	ADDQ $64, AX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	DECQ CX
+	JNZ row
+	VMOVUPS Z0, (R13)
+	VZEROUPPER
+	RET
+
+// func planeAffineAVX512(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int)
+TEXT ·planeAffineAVX512(SB), NOSPLIT, $0-80
+	MOVQ dst+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ r+16(FP), R8
+	VBROADCASTSS a+48(FP), Z0
+	VBROADCASTSS b+52(FP), Z1
+	VBROADCASTSS ra+56(FP), Z2
+	VBROADCASTSS rb+60(FP), Z3
+	VXORPS Z6, Z6, Z6
+	MOVQ valid+72(FP), R13
+	MOVL $1, R14
+	SHLXL R13, R14, R14
+	DECL R14
+	KMOVW R14, K1
+	MOVQ flags+64(FP), R13
+	CMPQ R13, $0
+	JEQ f0
+	CMPQ R13, $1
+	JEQ f1
+	CMPQ R13, $2
+	JEQ f2
+	CMPQ R13, $3
+	JEQ f3
+	CMPQ R13, $6
+	JEQ f6
+	CMPQ R13, $7
+	JEQ f7
+	JMP done
+f0:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f0row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+32(FP), R12
+f0col:
+	VMULPS (BX), Z0, Z4
+	VADDPS Z1, Z4, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ f0col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ f0row
+	JMP done
+f1:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f1row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+32(FP), R12
+f1col:
+	VMULPS (BX), Z0, Z4
+	VADDPS Z1, Z4, Z4
+	VMAXPS Z4, Z6, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ f1col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ f1row
+	JMP done
+f2:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f2row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f2col:
+	VMULPS (BX), Z0, Z4
+	VADDPS Z1, Z4, Z4
+	VADDPS (R10), Z4, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f2col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f2row
+	JMP done
+f3:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f3row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f3col:
+	VMULPS (BX), Z0, Z4
+	VADDPS Z1, Z4, Z4
+	VADDPS (R10), Z4, Z4
+	VMAXPS Z4, Z6, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f3col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f3row
+	JMP done
+f6:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f6row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f6col:
+	VMULPS (BX), Z0, Z4
+	VADDPS Z1, Z4, Z4
+	VMULPS (R10), Z2, Z5
+	VADDPS Z3, Z5, Z5
+	VADDPS Z5, Z4, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f6col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f6row
+	JMP done
+f7:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f7row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f7col:
+	VMULPS (BX), Z0, Z4
+	VADDPS Z1, Z4, Z4
+	VMULPS (R10), Z2, Z5
+	VADDPS Z3, Z5, Z5
+	VADDPS Z5, Z4, Z4
+	VMAXPS Z4, Z6, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f7col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f7row
+	JMP done
+done:
+	VZEROUPPER
+	RET
+
+// func planeReLUMaskAVX512(grad, act *float32, rows, cols, ld int)
+TEXT ·planeReLUMaskAVX512(SB), NOSPLIT, $0-40
+	MOVQ grad+0(FP), SI
+	MOVQ act+8(FP), DI
+	VXORPS Z0, Z0, Z0
+	MOVQ rows+16(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+24(FP), R12
+col:
+	VCMPPS $0x0d, (BX), Z0, K2
+	VMOVUPS Z0, K2, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func planeBNSumsAVX512(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)
+TEXT ·planeBNSumsAVX512(SB), NOSPLIT, $0-60
+	MOVQ sg+0(FP), R13
+	MOVQ sgd+8(FP), R14
+	MOVQ grad+16(FP), SI
+	MOVQ h+24(FP), DI
+	VBROADCASTSS mean+56(FP), Z2
+	VMOVUPS (R13), Z0
+	VMOVUPS (R14), Z1
+	MOVQ rows+32(FP), CX
+	MOVQ ld+48(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+40(FP), R12
+col:
+	VMOVUPS (AX), Z3
+	VADDPS Z3, Z0, Z0
+	VMOVUPS (BX), Z4
+	VSUBPS Z2, Z4, Z4
+	VMULPS Z4, Z3, Z4
+	VADDPS Z4, Z1, Z1
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ row
+	VMOVUPS Z0, (R13)
+	VMOVUPS Z1, (R14)
+	VZEROUPPER
+	RET
+
+// func planeBNBackwardAVX512(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
+TEXT ·planeBNBackwardAVX512(SB), NOSPLIT, $0-72
+	MOVQ dh+0(FP), SI
+	MOVQ grad+8(FP), DI
+	MOVQ h+16(FP), R8
+	VBROADCASTSS a+48(FP), Z0
+	VBROADCASTSS b+52(FP), Z1
+	VBROADCASTSS c+56(FP), Z2
+	VBROADCASTSS mean+60(FP), Z3
+	MOVQ valid+64(FP), R13
+	MOVL $1, R14
+	SHLXL R13, R14, R14
+	DECL R14
+	KMOVW R14, K1
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+col:
+	VMULPS (BX), Z0, Z4
+	VMOVUPS (R10), Z5
+	VSUBPS Z3, Z5, Z5
+	VMULPS Z5, Z1, Z5
+	VADDPS Z2, Z5, Z5
+	VADDPS Z5, Z4, Z4
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func planeSumAVX2(s *float32, x *float32, rows, cols, ld int)
+TEXT ·planeSumAVX2(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), R13
+	MOVQ x+8(FP), SI
+	VMOVUPS (R13), Y0
+	VMOVUPS 32(R13), Y8
+	MOVQ rows+16(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ cols+24(FP), R12
+col:
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y8, Y8
+	ADDQ $64, AX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	DECQ CX
+	JNZ row
+	VMOVUPS Y0, (R13)
+	VMOVUPS Y8, 32(R13)
+	VZEROUPPER
+	RET
+
+// func planeSqDevAVX2(s *float32, x *float32, rows, cols, ld int, mean float32)
+TEXT ·planeSqDevAVX2(SB), NOSPLIT, $0-44
+	MOVQ s+0(FP), R13
+	MOVQ x+8(FP), SI
+	VBROADCASTSS mean+40(FP), Y1
+	VMOVUPS (R13), Y0
+	VMOVUPS 32(R13), Y8
+	MOVQ rows+16(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ cols+24(FP), R12
+col:
+	VMOVUPS (AX), Y2
+	VSUBPS Y1, Y2, Y2
+	VMULPS Y2, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMOVUPS 32(AX), Y10
+	VSUBPS Y1, Y10, Y10
+	VMULPS Y10, Y10, Y10
+	VADDPS Y10, Y8, Y8
+	ADDQ $64, AX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	DECQ CX
+	JNZ row
+	VMOVUPS Y0, (R13)
+	VMOVUPS Y8, 32(R13)
+	VZEROUPPER
+	RET
+
+// func planeAffineAVX2(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int)
+TEXT ·planeAffineAVX2(SB), NOSPLIT, $0-80
+	MOVQ dst+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ r+16(FP), R8
+	VBROADCASTSS a+48(FP), Y0
+	VBROADCASTSS b+52(FP), Y1
+	VBROADCASTSS ra+56(FP), Y2
+	VBROADCASTSS rb+60(FP), Y3
+	VXORPS Y6, Y6, Y6
+	MOVQ valid+72(FP), R13
+	LEAQ lanemask<>+64(SB), R14
+	SHLQ $2, R13
+	SUBQ R13, R14
+	VMOVUPS (R14), Y7
+	VMOVUPS 32(R14), Y15
+	MOVQ flags+64(FP), R13
+	CMPQ R13, $0
+	JEQ f0
+	CMPQ R13, $1
+	JEQ f1
+	CMPQ R13, $2
+	JEQ f2
+	CMPQ R13, $3
+	JEQ f3
+	CMPQ R13, $6
+	JEQ f6
+	CMPQ R13, $7
+	JEQ f7
+	JMP done
+f0:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f0row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+32(FP), R12
+f0col:
+	VMULPS (BX), Y0, Y4
+	VADDPS Y1, Y4, Y4
+	VMULPS 32(BX), Y0, Y12
+	VADDPS Y1, Y12, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ f0col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ f0row
+	JMP done
+f1:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f1row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+32(FP), R12
+f1col:
+	VMULPS (BX), Y0, Y4
+	VADDPS Y1, Y4, Y4
+	VMAXPS Y4, Y6, Y4
+	VMULPS 32(BX), Y0, Y12
+	VADDPS Y1, Y12, Y12
+	VMAXPS Y12, Y6, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ f1col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ f1row
+	JMP done
+f2:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f2row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f2col:
+	VMULPS (BX), Y0, Y4
+	VADDPS Y1, Y4, Y4
+	VADDPS (R10), Y4, Y4
+	VMULPS 32(BX), Y0, Y12
+	VADDPS Y1, Y12, Y12
+	VADDPS 32(R10), Y12, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f2col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f2row
+	JMP done
+f3:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f3row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f3col:
+	VMULPS (BX), Y0, Y4
+	VADDPS Y1, Y4, Y4
+	VADDPS (R10), Y4, Y4
+	VMAXPS Y4, Y6, Y4
+	VMULPS 32(BX), Y0, Y12
+	VADDPS Y1, Y12, Y12
+	VADDPS 32(R10), Y12, Y12
+	VMAXPS Y12, Y6, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f3col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f3row
+	JMP done
+f6:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f6row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f6col:
+	VMULPS (BX), Y0, Y4
+	VADDPS Y1, Y4, Y4
+	VMULPS (R10), Y2, Y5
+	VADDPS Y3, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS 32(BX), Y0, Y12
+	VADDPS Y1, Y12, Y12
+	VMULPS 32(R10), Y2, Y13
+	VADDPS Y3, Y13, Y13
+	VADDPS Y13, Y12, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f6col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f6row
+	JMP done
+f7:
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+f7row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+f7col:
+	VMULPS (BX), Y0, Y4
+	VADDPS Y1, Y4, Y4
+	VMULPS (R10), Y2, Y5
+	VADDPS Y3, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VMAXPS Y4, Y6, Y4
+	VMULPS 32(BX), Y0, Y12
+	VADDPS Y1, Y12, Y12
+	VMULPS 32(R10), Y2, Y13
+	VADDPS Y3, Y13, Y13
+	VADDPS Y13, Y12, Y12
+	VMAXPS Y12, Y6, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ f7col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ f7row
+	JMP done
+done:
+	VZEROUPPER
+	RET
+
+// func planeReLUMaskAVX2(grad, act *float32, rows, cols, ld int)
+TEXT ·planeReLUMaskAVX2(SB), NOSPLIT, $0-40
+	MOVQ grad+0(FP), SI
+	MOVQ act+8(FP), DI
+	VXORPS Y0, Y0, Y0
+	MOVQ rows+16(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+24(FP), R12
+col:
+	VCMPPS $0x0d, (BX), Y0, Y1
+	VANDNPS (AX), Y1, Y1
+	VMOVUPS Y1, (AX)
+	VCMPPS $0x0d, 32(BX), Y0, Y9
+	VANDNPS 32(AX), Y9, Y9
+	VMOVUPS Y9, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func planeBNSumsAVX2(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)
+TEXT ·planeBNSumsAVX2(SB), NOSPLIT, $0-60
+	MOVQ sg+0(FP), R13
+	MOVQ sgd+8(FP), R14
+	MOVQ grad+16(FP), SI
+	MOVQ h+24(FP), DI
+	VBROADCASTSS mean+56(FP), Y2
+	VMOVUPS (R13), Y0
+	VMOVUPS (R14), Y1
+	VMOVUPS 32(R13), Y8
+	VMOVUPS 32(R14), Y9
+	MOVQ rows+32(FP), CX
+	MOVQ ld+48(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ cols+40(FP), R12
+col:
+	VMOVUPS (AX), Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS (BX), Y4
+	VSUBPS Y2, Y4, Y4
+	VMULPS Y4, Y3, Y4
+	VADDPS Y4, Y1, Y1
+	VMOVUPS 32(AX), Y11
+	VADDPS Y11, Y8, Y8
+	VMOVUPS 32(BX), Y12
+	VSUBPS Y2, Y12, Y12
+	VMULPS Y12, Y11, Y12
+	VADDPS Y12, Y9, Y9
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ row
+	VMOVUPS Y0, (R13)
+	VMOVUPS Y1, (R14)
+	VMOVUPS Y8, 32(R13)
+	VMOVUPS Y9, 32(R14)
+	VZEROUPPER
+	RET
+
+// func planeBNBackwardAVX2(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
+TEXT ·planeBNBackwardAVX2(SB), NOSPLIT, $0-72
+	MOVQ dh+0(FP), SI
+	MOVQ grad+8(FP), DI
+	MOVQ h+16(FP), R8
+	VBROADCASTSS a+48(FP), Y0
+	VBROADCASTSS b+52(FP), Y1
+	VBROADCASTSS c+56(FP), Y2
+	VBROADCASTSS mean+60(FP), Y3
+	MOVQ valid+64(FP), R13
+	LEAQ lanemask<>+64(SB), R14
+	SHLQ $2, R13
+	SUBQ R13, R14
+	VMOVUPS (R14), Y7
+	VMOVUPS 32(R14), Y15
+	MOVQ rows+24(FP), CX
+	MOVQ ld+40(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+32(FP), R12
+col:
+	VMULPS (BX), Y0, Y4
+	VMOVUPS (R10), Y5
+	VSUBPS Y3, Y5, Y5
+	VMULPS Y5, Y1, Y5
+	VADDPS Y2, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS 32(BX), Y0, Y12
+	VMOVUPS 32(R10), Y13
+	VSUBPS Y3, Y13, Y13
+	VMULPS Y13, Y1, Y13
+	VADDPS Y2, Y13, Y13
+	VADDPS Y13, Y12, Y12
+	VANDPS Y7, Y4, Y4
+	VANDPS Y15, Y12, Y12
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ row
+	VZEROUPPER
+	RET
+
+DATA lanemask<>+0(SB)/4, $0xffffffff
+DATA lanemask<>+4(SB)/4, $0xffffffff
+DATA lanemask<>+8(SB)/4, $0xffffffff
+DATA lanemask<>+12(SB)/4, $0xffffffff
+DATA lanemask<>+16(SB)/4, $0xffffffff
+DATA lanemask<>+20(SB)/4, $0xffffffff
+DATA lanemask<>+24(SB)/4, $0xffffffff
+DATA lanemask<>+28(SB)/4, $0xffffffff
+DATA lanemask<>+32(SB)/4, $0xffffffff
+DATA lanemask<>+36(SB)/4, $0xffffffff
+DATA lanemask<>+40(SB)/4, $0xffffffff
+DATA lanemask<>+44(SB)/4, $0xffffffff
+DATA lanemask<>+48(SB)/4, $0xffffffff
+DATA lanemask<>+52(SB)/4, $0xffffffff
+DATA lanemask<>+56(SB)/4, $0xffffffff
+DATA lanemask<>+60(SB)/4, $0xffffffff
+DATA lanemask<>+64(SB)/4, $0
+DATA lanemask<>+68(SB)/4, $0
+DATA lanemask<>+72(SB)/4, $0
+DATA lanemask<>+76(SB)/4, $0
+DATA lanemask<>+80(SB)/4, $0
+DATA lanemask<>+84(SB)/4, $0
+DATA lanemask<>+88(SB)/4, $0
+DATA lanemask<>+92(SB)/4, $0
+DATA lanemask<>+96(SB)/4, $0
+DATA lanemask<>+100(SB)/4, $0
+DATA lanemask<>+104(SB)/4, $0
+DATA lanemask<>+108(SB)/4, $0
+DATA lanemask<>+112(SB)/4, $0
+DATA lanemask<>+116(SB)/4, $0
+DATA lanemask<>+120(SB)/4, $0
+DATA lanemask<>+124(SB)/4, $0
+GLOBL lanemask<>(SB), RODATA|NOPTR, $128

@@ -217,6 +217,42 @@ func wgAVX2x3x3(steps int, offs *int32, nb int, dy *float32, dyBlock, dyCo int, 
 //go:noescape
 func wgAVX2x3x4(steps int, offs *int32, nb int, dy *float32, dyBlock, dyCo int, x *float32, xBlock int, kOffs *int32, dw *float32, ldw int)
 
+//go:noescape
+func planeSumAVX512(s *float32, x *float32, rows, cols, ld int)
+
+//go:noescape
+func planeSqDevAVX512(s *float32, x *float32, rows, cols, ld int, mean float32)
+
+//go:noescape
+func planeAffineAVX512(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int)
+
+//go:noescape
+func planeReLUMaskAVX512(grad, act *float32, rows, cols, ld int)
+
+//go:noescape
+func planeBNSumsAVX512(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)
+
+//go:noescape
+func planeBNBackwardAVX512(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
+
+//go:noescape
+func planeSumAVX2(s *float32, x *float32, rows, cols, ld int)
+
+//go:noescape
+func planeSqDevAVX2(s *float32, x *float32, rows, cols, ld int, mean float32)
+
+//go:noescape
+func planeAffineAVX2(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int)
+
+//go:noescape
+func planeReLUMaskAVX2(grad, act *float32, rows, cols, ld int)
+
+//go:noescape
+func planeBNSumsAVX2(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)
+
+//go:noescape
+func planeBNBackwardAVX2(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
+
 var fwdAVX512Kernels = [...]fwdFunc{nil, fwdAVX512x1, fwdAVX512x2, fwdAVX512x3, fwdAVX512x4, fwdAVX512x5, fwdAVX512x6, fwdAVX512x7, fwdAVX512x8, fwdAVX512x9, fwdAVX512x10, fwdAVX512x11, fwdAVX512x12, fwdAVX512x13, fwdAVX512x14, fwdAVX512x15, fwdAVX512x16, fwdAVX512x17, fwdAVX512x18, fwdAVX512x19, fwdAVX512x20, fwdAVX512x21, fwdAVX512x22, fwdAVX512x23, fwdAVX512x24, fwdAVX512x25, fwdAVX512x26, fwdAVX512x27, fwdAVX512x28}
 
 var fwdAVX2Kernels = [...]fwdFunc{nil, fwdAVX2x1, fwdAVX2x2, fwdAVX2x3, fwdAVX2x4, fwdAVX2x5, fwdAVX2x6}
