@@ -34,9 +34,11 @@ var resnetShapes = []struct {
 // BenchmarkLayers measures every conv shape of the reduced ResNet-18:
 // the forward product (fwd), the data gradient (bwd_data) and the weight
 // gradient (bwd_weights), at batches 32 and 200, with 1 and 2 threads,
-// by this package's direct kernels (impl=direct) and by im2col + the GEMM
-// of internal/gemm (impl=im2col: cleval's GEMM, or OpenBLAS with -tags
-// openblas). GFLOPS count 2 per multiply-add of the product itself.
+// by this package's direct kernels (impl=direct), by im2col + the GEMM of
+// internal/gemm (impl=im2col: cleval's GEMM, or OpenBLAS with -tags
+// openblas; the unfolding, or the folding back of the data gradient,
+// included), and by that GEMM alone on unfolded data (impl=gemm). GFLOPS
+// count 2 per multiply-add of the product itself.
 func BenchmarkLayers(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, s := range resnetShapes {
@@ -80,27 +82,31 @@ func BenchmarkLayers(b *testing.B) {
 						}
 						reportFlops(b, flops, c0)
 					})
-					b.Run(fmt.Sprintf("%s/%s/n%d/t%d/impl=im2col", s.name, op, n, th), func(b *testing.B) {
-						ic := newIm2col(s.cin, s.cout, s.k, s.stride, s.pad, s.h, n, th)
-						defer ic.ctx.Close()
-						xs := randSlice(rng, n*s.cin*s.h*s.h)
-						dys := randSlice(rng, n*s.cout*ho*ho)
-						ys := make([]float32, len(dys))
-						dxs := make([]float32, len(xs))
-						b.ReportAllocs()
-						c0 := cpuTime()
-						for b.Loop() {
-							switch op {
-							case "fwd":
-								ic.forward(ys, xs, w)
-							case "bwd_data":
-								ic.backwardData(dxs, dys, w)
-							case "bwd_weights":
-								ic.backwardWeights(dw, xs, dys)
+					for _, impl := range []string{"im2col", "gemm"} {
+						b.Run(fmt.Sprintf("%s/%s/n%d/t%d/impl=%s", s.name, op, n, th, impl), func(b *testing.B) {
+							ic := newIm2col(s.cin, s.cout, s.k, s.stride, s.pad, s.h, n, th)
+							defer ic.ctx.Close()
+							xs := randSlice(rng, n*s.cin*s.h*s.h)
+							dys := randSlice(rng, n*s.cout*ho*ho)
+							ys := make([]float32, len(dys))
+							dxs := make([]float32, len(xs))
+							ic.unfold(xs)
+							only := impl == "gemm"
+							b.ReportAllocs()
+							c0 := cpuTime()
+							for b.Loop() {
+								switch op {
+								case "fwd":
+									ic.forward(ys, xs, w, only)
+								case "bwd_data":
+									ic.backwardData(dxs, dys, w, only)
+								case "bwd_weights":
+									ic.backwardWeights(dw, xs, dys, only)
+								}
 							}
-						}
-						reportFlops(b, flops, c0)
-					})
+							reportFlops(b, flops, c0)
+						})
+					}
 				}
 			}
 		}
@@ -125,29 +131,33 @@ func newIm2col(cin, cout, k, s, pad, h, n, threads int) *im2col {
 		col: make([]float32, kd*n*ho*ho), tmp: make([]float32, cout*n*ho*ho)}
 }
 
-// unfold writes col[(ci,kh,kw)][(n,oy,ox)].
+// unfold writes col[(ci,kh,kw)][(n,oy,ox)], row segments at a time.
 func (c *im2col) unfold(x []float32) {
 	P := c.n * c.ho * c.ho
 	for ci := range c.cin {
 		for kh := range c.k {
 			for kw := range c.k {
 				row := c.col[((ci*c.k+kh)*c.k+kw)*P:][:P]
+				// Output columns whose input column is inside the image.
+				lo := max(0, (c.pad-kw+c.s-1)/c.s)
+				hi := min(c.ho, (c.h-1+c.pad-kw)/c.s+1)
 				for n := range c.n {
 					for oy := range c.ho {
 						iy := oy*c.s - c.pad + kh
 						d := row[(n*c.ho+oy)*c.ho:][:c.ho]
-						if iy < 0 || iy >= c.h {
+						if iy < 0 || iy >= c.h || lo >= hi {
 							clear(d)
 							continue
 						}
 						src := x[((n*c.cin+ci)*c.h+iy)*c.h:][:c.h]
-						for ox := range d {
-							ix := ox*c.s - c.pad + kw
-							if ix < 0 || ix >= c.h {
-								d[ox] = 0
-							} else {
-								d[ox] = src[ix]
-							}
+						clear(d[:lo])
+						clear(d[hi:])
+						if c.s == 1 {
+							copy(d[lo:hi], src[lo-c.pad+kw:])
+							continue
+						}
+						for ox := lo; ox < hi; ox++ {
+							d[ox] = src[ox*c.s-c.pad+kw]
 						}
 					}
 				}
@@ -184,22 +194,30 @@ func (c *im2col) fold(dx []float32) {
 	}
 }
 
-func (c *im2col) forward(y, x, w []float32) {
-	c.unfold(x)
+// forward computes y; with gemmOnly the unfolding is left out (col
+// holds it already), so that the product alone is timed.
+func (c *im2col) forward(y, x, w []float32, gemmOnly bool) {
+	if !gemmOnly {
+		c.unfold(x)
+	}
 	P := c.n * c.ho * c.ho
 	kd := c.cin * c.k * c.k
 	c.ctx.Sgemm(false, false, c.cout, P, kd, 1, w, kd, c.col, P, 0, y, P)
 }
 
-func (c *im2col) backwardData(dx, dy, w []float32) {
+func (c *im2col) backwardData(dx, dy, w []float32, gemmOnly bool) {
 	P := c.n * c.ho * c.ho
 	kd := c.cin * c.k * c.k
 	c.ctx.Sgemm(true, false, kd, P, c.cout, 1, w, kd, dy, P, 0, c.col, P)
-	c.fold(dx)
+	if !gemmOnly {
+		c.fold(dx)
+	}
 }
 
-func (c *im2col) backwardWeights(dw, x, dy []float32) {
-	c.unfold(x)
+func (c *im2col) backwardWeights(dw, x, dy []float32, gemmOnly bool) {
+	if !gemmOnly {
+		c.unfold(x)
+	}
 	P := c.n * c.ho * c.ho
 	kd := c.cin * c.k * c.k
 	c.ctx.Sgemm(false, true, c.cout, kd, P, 1, dy, P, c.col, P, 1, dw, kd)

@@ -369,3 +369,11 @@ func TestNewLayerRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelName logs the kernel family in use (compare.sh reports it).
+func TestKernelName(t *testing.T) {
+	if KernelName() == "" {
+		t.Fatal("no kernel family")
+	}
+	t.Logf("kernel=%s", KernelName())
+}
