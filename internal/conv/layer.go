@@ -54,7 +54,7 @@ type class struct {
 	cy, cx int
 	y0, ny int
 	x0, nx int
-	taps   [][2]int // (kh, kw) of the class, in order
+	taps   [][2]int // (kh, kw) of the class, last first
 	offs   []int32  // per step (co, tap): offset in the output gradient
 	k      int      // steps: Cout·len(taps)
 	pack   int      // offset of the class's packed weights
@@ -181,9 +181,13 @@ func (l *Layer) planBackward() error {
 			if c.x0 < l.In.W {
 				c.nx = (l.In.W - c.x0 + s - 1) / s
 			}
-			for kh := cy; kh < l.K; kh += s {
-				for kw := cx; kw < l.K; kw += s {
-					c.taps = append(c.taps, [2]int{kh, kw})
+			// Taps from the last to the first, so that the offsets
+			// they read (the output pixel minus the tap) ascend.
+			for kh := l.K - 1; kh >= 0; kh-- {
+				for kw := l.K - 1; kw >= 0; kw-- {
+					if kh%s == cy && kw%s == cx {
+						c.taps = append(c.taps, [2]int{kh, kw})
+					}
 				}
 			}
 			if c.ny == 0 || c.nx == 0 {
@@ -193,9 +197,9 @@ func (l *Layer) planBackward() error {
 				// Rows read: oy = qy − (kh−cy)/s for the class's rows.
 				qy0, qy1 := (c.y0+l.Pad-cy)/s, (c.y0+(c.ny-1)*s+l.Pad-cy)/s
 				qx0, qx1 := (c.x0+l.Pad-cx)/s, (c.x0+(c.nx-1)*s+l.Pad-cx)/s
-				last := c.taps[len(c.taps)-1]
-				oyMin, oyMax := qy0-(last[0]-cy)/s, qy1
-				oxMin, oxMax := qx0-(last[1]-cx)/s, qx1
+				far := c.taps[0] // the largest kh and kw
+				oyMin, oyMax := qy0-(far[0]-cy)/s, qy1
+				oxMin, oxMax := qx0-(far[1]-cx)/s, qx1
 				if oyMin < -out.Pad || oxMin < -out.Pad || oyMax >= out.H+out.Pad || oxMax >= out.W+out.Pad {
 					return fmt.Errorf("conv: output %v has a border too narrow for the backward pass of a %dx%d kernel with stride %d", out, l.K, l.K, s)
 				}
