@@ -450,3 +450,74 @@ func TestConvNetAllocationFree(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestConvNetEvaluationArenas checks that evaluation passes read the
+// arenas they are given and change none of the model's, and that
+// InferInputs agrees with Infer.
+func TestConvNetEvaluationArenas(t *testing.T) {
+	t.Parallel()
+	m, err := New(Spec{Arch: "cnn", Input: Shape{C: 1, H: 6, W: 6}, Classes: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(rand.New(rand.NewPCG(8, 8)))
+	rng := rand.New(rand.NewPCG(9, 8))
+	n := 19
+	x := randInput(rng, n, m.InputDim())
+	ws := m.NewWorkspace(n)
+	m.Forward(ws, x, n) // running statistics away from their initial values
+	params := append([]float32(nil), m.Params()...)
+	state := append([]float32(nil), m.State()...)
+	grads := append([]float32(nil), m.Grads()...)
+
+	// Another arena: all weights zero, the head's bias (1, 2, 3): every
+	// row's logits are the bias whatever the statistics.
+	other := make([]float32, len(params))
+	h := m.Head()
+	copy(other[h.B:], []float32{1, 2, 3})
+	otherState := append([]float32(nil), state...)
+	got := m.Infer(other, otherState, ws, x, n)
+	for r := range n {
+		if got[r*3] != 1 || got[r*3+1] != 2 || got[r*3+2] != 3 {
+			t.Fatalf("row %d: logits %v with a zero network and bias (1, 2, 3)", r, got[r*3:r*3+3])
+		}
+	}
+	want := append([]float32(nil), m.Infer(m.Params(), m.State(), ws, x, n)...)
+	in := m.NewInputs()
+	in.Append(x[:5*m.InputDim()], 5)
+	in.Append(x[5*m.InputDim():], n-5)
+	got = m.InferInputs(m.Params(), m.State(), ws, in, 3, 9)
+	for i := range got {
+		if got[i] != want[3*3+i] {
+			t.Fatalf("InferInputs rows 3..11: value %d = %v, Infer %v", i, got[i], want[3*3+i])
+		}
+	}
+	for _, a := range []struct {
+		name      string
+		got, want []float32
+	}{{"params", m.Params(), params}, {"state", m.State(), state}, {"grads", m.Grads(), grads}, {"other state", otherState, state}} {
+		if !slices.Equal(a.got, a.want) {
+			t.Errorf("evaluation changed the %s", a.name)
+		}
+	}
+	// Backward needs a training pass.
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Backward after Infer did not panic")
+			}
+		}()
+		ws.LogitGrad()
+		m.Backward(ws)
+	}()
+	// Groups must cover the batch.
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("groups of 3+4 rows for a batch of 19 accepted")
+			}
+		}()
+		ws.SetGroups(3, 4)
+		m.Forward(ws, x, n)
+	}()
+}
