@@ -129,7 +129,12 @@ func newConvNet(ns netSpec, c *Compute) (*ConvNet, error) {
 			pad = max(pad, 1)
 		}
 	}
-	m.input = conv.Tensor{C: spec.Input.C, H: spec.Input.H, W: spec.Input.W, Pad: pad}
+	// Every tensor gets the extra zero rows and columns that let
+	// Winograd tiles be read in place.
+	tensor := func(c, h, w int) conv.Tensor {
+		return conv.Tensor{C: c, H: h, W: w, Pad: pad, Extra: conv.WinogradExtra(h, w)}
+	}
+	m.input = tensor(spec.Input.C, spec.Input.H, spec.Input.W)
 	var nParams, nState int
 	addConv := func(in conv.Tensor, cout, k, stride, p int, bias bool) (*convRef, conv.Tensor, error) {
 		ho, wo := conv.OutSize(in.H, k, stride, p), conv.OutSize(in.W, k, stride, p)
@@ -137,7 +142,7 @@ func newConvNet(ns netSpec, c *Compute) (*ConvNet, error) {
 			return nil, conv.Tensor{}, fmt.Errorf("nn: model %s does not fit input %v: the feature map shrinks to nothing (a %dx%d convolution with stride %d on a %dx%d map)",
 				spec.Arch, spec.Input, k, k, stride, in.H, in.W)
 		}
-		out := conv.Tensor{C: cout, H: ho, W: wo, Pad: pad}
+		out := tensor(cout, ho, wo)
 		l, err := conv.NewLayer(in.C, cout, k, stride, p, in, out)
 		if err != nil {
 			return nil, out, fmt.Errorf("nn: model %s: %w", spec.Arch, err)
@@ -332,6 +337,7 @@ type cnnBuffers struct {
 // evalBlock is one thread's buffers for the evaluation of one block.
 type evalBlock struct {
 	buf [3][]float32
+	sc  conv.Scratch
 }
 
 // NewWorkspace implements Model. The buffers of training passes are
@@ -491,17 +497,17 @@ func (m *ConvNet) inferBlocks(tid, u0, u1 int) {
 			f := otherTwo(cur)
 			switch u.kind {
 			case unitConv:
-				m.forwardEval(b, u.c1, in, e.buf[f[0]], u.out, nil, u.relu)
+				m.forwardEval(e, b, u.c1, in, e.buf[f[0]], u.out, nil, u.relu)
 				cur = f[0]
 			case unitBlock:
 				t1, o := e.buf[f[0]], e.buf[f[1]]
-				m.forwardEval(b, u.c1, in, t1, u.mid, nil, true)
+				m.forwardEval(e, b, u.c1, in, t1, u.mid, nil, true)
 				res := in
 				if u.cs != nil {
-					m.forwardEval(b, u.cs, in, o, u.out, nil, false)
+					m.forwardEval(e, b, u.cs, in, o, u.out, nil, false)
 					res = o
 				}
-				m.forwardEval(b, u.c2, t1, o, u.out, res, true)
+				m.forwardEval(e, b, u.c2, t1, o, u.out, res, true)
 				cur = f[1]
 			}
 		}
@@ -522,12 +528,12 @@ func otherTwo(cur int) [2]int {
 
 // forwardEval runs one folded convolution on one block: dst (geometry
 // t) = relu(conv(in) + bias + res).
-func (m *ConvNet) forwardEval(b *cnnBuffers, cr *convRef, in, dst []float32, t conv.Tensor, res []float32, relu bool) {
+func (m *ConvNet) forwardEval(e *evalBlock, b *cnnBuffers, cr *convRef, in, dst []float32, t conv.Tensor, res []float32, relu bool) {
 	l := cr.l
 	if res == nil || &res[0] != &dst[0] {
 		conv.ClearBorder(t, dst, 1)
 	}
-	cr.l.ForwardBlock(b.inferPack[cr.pack:cr.pack+l.PackedLen()], in, dst, b.inferBias[cr.bias:cr.bias+l.Cout], res, relu)
+	cr.l.ForwardBlock(b.inferPack[cr.pack:cr.pack+l.PackedLen()], in, dst, b.inferBias[cr.bias:cr.bias+l.Cout], res, relu, &e.sc)
 }
 
 // poolBlock averages the pk[0]×pk[1] windows of the valid lanes of block

@@ -717,6 +717,253 @@ func planeKernels() {
 	p("GLOBL lanemask<>(SB), RODATA|NOPTR, $128")
 }
 
+// Winograd F(4×4, 3×3) transforms of one tile, 16 lanes, in place of
+// the tile's vectors: the input transform V = Bᵀ·d·B of a 6×6 tile and
+// the output transform Y = Aᵀ·M·A of a 6×6 tile, with
+//
+//	Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//	Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+//
+// Both pass over columns first (results in the scratch t), then rows.
+const (
+	winoInArgs  = "(v *float32, vXi int, src *float32, ld int, t *float32)"
+	winoOutArgs = "(dst *float32, ldDst int, m *float32, mXi int, bias float32, res *float32, ldRes int, relu int, t *float32, ny, nx int)"
+)
+
+// bt emits r0..r5 = Bᵀ·(d0..d5) for registers named by d and r (the d
+// registers are kept), with c4 and c5 in registers c4, c5 and two
+// temporaries a, b.
+func bt(s isa, d, r [6]string, c4, c5, a, b string) {
+	// r0 = d4 − 5·d2 + 4·d0; r5 = d5 − 5·d3 + 4·d1.
+	i("VMOVAPS %s, %s", d[4], r[0])
+	i("VFNMADD231PS %s, %s, %s", c5, d[2], r[0])
+	i("VFMADD231PS %s, %s, %s", c4, d[0], r[0])
+	i("VMOVAPS %s, %s", d[5], r[5])
+	i("VFNMADD231PS %s, %s, %s", c5, d[3], r[5])
+	i("VFMADD231PS %s, %s, %s", c4, d[1], r[5])
+	// a = d4 − 4·d2, b = d3 − 4·d1; r1 = a + b, r2 = a − b.
+	i("VMOVAPS %s, %s", d[4], a)
+	i("VFNMADD231PS %s, %s, %s", c4, d[2], a)
+	i("VMOVAPS %s, %s", d[3], b)
+	i("VFNMADD231PS %s, %s, %s", c4, d[1], b)
+	i("VADDPS %s, %s, %s", b, a, r[1])
+	i("VSUBPS %s, %s, %s", b, a, r[2])
+	// a = d4 − d2, b = 2·(d3 − d1); r3 = a + b, r4 = a − b.
+	i("VSUBPS %s, %s, %s", d[2], d[4], a)
+	i("VSUBPS %s, %s, %s", d[1], d[3], b)
+	i("VADDPS %s, %s, %s", b, b, b)
+	i("VADDPS %s, %s, %s", b, a, r[3])
+	i("VSUBPS %s, %s, %s", b, a, r[4])
+}
+
+// at emits o0..o3 = Aᵀ·(m0..m5) into the registers of m0..m3, with c2,
+// c4, c8 in registers and temporaries p, q, u, w:
+//
+//	p = m1 + m2, q = m1 − m2, u = m3 + m4, w = m3 − m4
+//	o0 = (m0 + p) + u, o1 = q + 2w, o2 = p + 4u, o3 = (q + m5) + 8w
+func at(m [6]string, c2, c4, c8, p, q, u, w string) {
+	i("VADDPS %s, %s, %s", m[2], m[1], p)
+	i("VSUBPS %s, %s, %s", m[2], m[1], q)
+	i("VADDPS %s, %s, %s", m[4], m[3], u)
+	i("VSUBPS %s, %s, %s", m[4], m[3], w)
+	i("VADDPS %s, %s, %s", p, m[0], m[0])
+	i("VADDPS %s, %s, %s", u, m[0], m[0])
+	i("VMOVAPS %s, %s", q, m[1])
+	i("VFMADD231PS %s, %s, %s", c2, w, m[1])
+	i("VMOVAPS %s, %s", p, m[2])
+	i("VFMADD231PS %s, %s, %s", c4, u, m[2])
+	i("VADDPS %s, %s, %s", m[5], q, m[3])
+	i("VFMADD231PS %s, %s, %s", c8, w, m[3])
+}
+
+func winoIn(s isa) {
+	name := "winoIn" + s.name
+	fmt.Fprintf(&decl, "//go:noescape\nfunc %s%s\n\n", name, winoInArgs)
+	p("// func %s%s", name, winoInArgs)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	i("MOVQ v+0(FP), DI")
+	i("MOVQ vXi+8(FP), DX")
+	i("SHLQ $2, DX")
+	i("MOVQ src+16(FP), SI")
+	i("MOVQ ld+24(FP), R8")
+	i("SHLQ $2, R8")
+	i("MOVQ t+32(FP), R9")
+	R := func(n int) string { return s.r(n, 0) }
+	// Constants: 4 in register 14, 5 in 15.
+	i("VBROADCASTSS winoc4<>(SB), %s", R(14))
+	i("VBROADCASTSS winoc5<>(SB), %s", R(15))
+	i("LEAQ (R8)(R8*2), R10") // 3·ld
+	i("MOVQ $%d, CX", s.parts)
+	p("half:")
+	d := [6]string{R(0), R(1), R(2), R(3), R(4), R(5)}
+	r := [6]string{R(6), R(7), R(8), R(9), R(10), R(11)}
+	rowAddr := func(base string, row int) string {
+		switch row {
+		case 0:
+			return "(" + base + ")"
+		case 1:
+			return "(" + base + ")(R8*1)"
+		case 2:
+			return "(" + base + ")(R8*2)"
+		case 3:
+			return "(" + base + ")(R10*1)"
+		case 4:
+			return "(" + base + ")(R8*4)"
+		}
+		return ""
+	}
+	// Columns: d[i] = src[i][j] (row 5 at 4·ld + ld).
+	i("MOVQ SI, AX")
+	for j := 0; j < 6; j++ {
+		for row := 0; row < 5; row++ {
+			i("VMOVUPS %d%s, %s", 64*j, rowAddr("AX", row), d[row])
+		}
+		i("LEAQ (AX)(R8*4), BX")
+		i("VMOVUPS %d(BX)(R8*1), %s", 64*j, d[5])
+		bt(s, d, r, R(14), R(15), R(12), R(13))
+		for row := 0; row < 6; row++ {
+			i("VMOVUPS %s, %d(R9)", r[row], 64*(row*6+j))
+		}
+	}
+	// Rows: d[j] = t[i][j]; V[i·6+j] at v + (i·6+j)·vXi.
+	i("MOVQ DI, AX")
+	for row := 0; row < 6; row++ {
+		for j := 0; j < 6; j++ {
+			i("VMOVUPS %d(R9), %s", 64*(row*6+j), d[j])
+		}
+		bt(s, d, r, R(14), R(15), R(12), R(13))
+		for j := 0; j < 6; j++ {
+			i("VMOVUPS %s, (AX)", r[j])
+			i("ADDQ DX, AX")
+		}
+	}
+	if s.parts == 2 {
+		// AVX2: the same for lanes 8..15.
+		i("ADDQ $32, SI")
+		i("ADDQ $32, DI")
+		i("ADDQ $32, R9")
+		i("DECQ CX")
+		i("JNZ half")
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func winoOut(s isa) {
+	name := "winoOut" + s.name
+	fmt.Fprintf(&decl, "//go:noescape\nfunc %s%s\n\n", name, winoOutArgs)
+	p("// func %s%s", name, winoOutArgs)
+	p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
+	i("MOVQ dst+0(FP), DI")
+	i("MOVQ ldDst+8(FP), R8")
+	i("SHLQ $2, R8")
+	i("MOVQ m+16(FP), SI")
+	i("MOVQ mXi+24(FP), DX")
+	i("SHLQ $2, DX")
+	i("MOVQ res+40(FP), R11")
+	i("MOVQ ldRes+48(FP), R12")
+	i("SHLQ $2, R12")
+	i("MOVQ relu+56(FP), R13")
+	i("MOVQ t+64(FP), R9")
+	i("MOVQ ny+72(FP), R14")
+	i("MOVQ nx+80(FP), R15")
+	i("LEAQ (DX)(DX*2), R10")
+	i("SHLQ $1, R10") // 6·mXi: from M[i·6+j] to M[(i+1)·6+j]
+	R := func(n int) string { return s.r(n, 0) }
+	// Registers: m 0..5, temporaries 6..9, constants 2, 4, 8 in
+	// 10..12, bias in 13.
+	i("VBROADCASTSS winoc2<>(SB), %s", R(10))
+	i("VBROADCASTSS winoc4<>(SB), %s", R(11))
+	i("VBROADCASTSS winoc8<>(SB), %s", R(12))
+	i("VBROADCASTSS bias+32(FP), %s", R(13))
+	i("MOVQ $%d, CX", s.parts)
+	p("half:")
+	m := [6]string{R(0), R(1), R(2), R(3), R(4), R(5)}
+	tmp := func() (string, string, string, string) { return R(6), R(7), R(8), R(9) }
+	// Columns: m[i] = M[i·6+j]; t[i][j] = (Aᵀ·m)[i].
+	i("MOVQ SI, BX")
+	for j := 0; j < 6; j++ {
+		i("MOVQ BX, AX")
+		for row := 0; row < 6; row++ {
+			i("VMOVUPS (AX), %s", m[row])
+			if row < 5 {
+				i("ADDQ R10, AX")
+			}
+		}
+		p0, q0, u0, w0 := tmp()
+		at(m, R(10), R(11), R(12), p0, q0, u0, w0)
+		for row := 0; row < 4; row++ {
+			i("VMOVUPS %s, %d(R9)", m[row], 64*(row*6+j))
+		}
+		i("ADDQ DX, BX")
+	}
+	// Rows: y[i][0..3] = (t[i][0..5]·A) + bias (+ res), ReLU; only the
+	// first ny rows and nx columns are read from res and written.
+	i("MOVQ DI, AX")
+	i("MOVQ R11, BX")
+	for row := 0; row < 4; row++ {
+		if row > 0 {
+			i("CMPQ R14, $%d", row)
+			i("JLE rowsdone")
+		}
+		for j := 0; j < 6; j++ {
+			i("VMOVUPS %d(R9), %s", 64*(row*6+j), m[j])
+		}
+		p0, q0, u0, w0 := tmp()
+		at(m, R(10), R(11), R(12), p0, q0, u0, w0)
+		i("VXORPS %s, %s, %s", R(6), R(6), R(6))
+		for j := 0; j < 4; j++ {
+			if j > 0 {
+				i("CMPQ R15, $%d", j)
+				i("JLE rowend%d", row)
+			}
+			i("VADDPS %s, %s, %s", R(13), m[j], m[j])
+			i("TESTQ R11, R11")
+			i("JZ nores%d_%d", row, j)
+			i("VADDPS %d(BX), %s, %s", 64*j, m[j], m[j])
+			p("nores%d_%d:", row, j)
+			i("TESTQ R13, R13")
+			i("JZ norelu%d_%d", row, j)
+			i("VMAXPS %s, %s, %s", m[j], R(6), m[j])
+			p("norelu%d_%d:", row, j)
+			i("VMOVUPS %s, %d(AX)", m[j], 64*j)
+		}
+		p("rowend%d:", row)
+		i("ADDQ R8, AX")
+		i("ADDQ R12, BX")
+	}
+	p("rowsdone:")
+	if s.parts == 2 {
+		i("ADDQ $32, SI")
+		i("ADDQ $32, DI")
+		i("ADDQ $32, R9")
+		i("TESTQ R11, R11")
+		i("JZ nextres")
+		i("ADDQ $32, R11")
+		p("nextres:")
+		i("DECQ CX")
+		i("JNZ half")
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func winoKernels() {
+	for _, s := range []isa{isa512, isa256} {
+		winoIn(s)
+		winoOut(s)
+	}
+	for _, c := range []struct {
+		name string
+		bits uint32
+	}{{"winoc2", 0x40000000}, {"winoc4", 0x40800000}, {"winoc5", 0x40a00000}, {"winoc8", 0x41000000}} {
+		p("DATA %s<>+0(SB)/4, $0x%08x", c.name, c.bits)
+		p("GLOBL %s<>(SB), RODATA|NOPTR, $4", c.name)
+	}
+}
+
 func main() {
 	header()
 	for r := 1; r <= fwd512; r++ {
@@ -736,6 +983,7 @@ func main() {
 		}
 	}
 	planeKernels()
+	winoKernels()
 	// Function tables.
 	fmt.Fprintf(&decl, "var fwdAVX512Kernels = [...]fwdFunc{nil")
 	for r := 1; r <= fwd512; r++ {

@@ -34,11 +34,14 @@ var resnetShapes = []struct {
 // BenchmarkLayers measures every conv shape of the reduced ResNet-18:
 // the forward product (fwd), the data gradient (bwd_data) and the weight
 // gradient (bwd_weights), at batches 32 and 200, with 1 and 2 threads,
-// by this package's direct kernels (impl=direct), by im2col + the GEMM of
+// by this package's direct kernels (impl=direct), by its Winograd
+// F(4×4, 3×3) passes where they apply (impl=winograd; the GFLOPS are
+// those of the direct product it replaces), by im2col + the GEMM of
 // internal/gemm (impl=im2col: cleval's GEMM, or OpenBLAS with -tags
 // openblas; the unfolding, or the folding back of the data gradient,
 // included), and by that GEMM alone on unfolded data (impl=gemm). GFLOPS
-// count 2 per multiply-add of the product itself.
+// count 2 per multiply-add of the product itself; the packing of the
+// weights (once per model pass) is not timed.
 func BenchmarkLayers(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, s := range resnetShapes {
@@ -57,31 +60,38 @@ func BenchmarkLayers(b *testing.B) {
 			y := make([]float32, out.Len(nb))
 			dx := make([]float32, in.Len(nb))
 			dw := make([]float32, len(w))
-			packed := make([]float32, l.PackedLen())
-			bp := make([]float32, l.BackwardLen())
 			flops := float64(l.Flops()) * float64(n)
 			for _, th := range []int{1, 2} {
 				for _, op := range []string{"fwd", "bwd_data", "bwd_weights"} {
-					b.Run(fmt.Sprintf("%s/%s/n%d/t%d/impl=direct", s.name, op, n, th), func(b *testing.B) {
-						pool := par.New(th)
-						defer pool.Close()
-						r := NewRunner(pool)
-						b.ReportAllocs()
-						c0 := cpuTime()
-						for b.Loop() {
-							switch op {
-							case "fwd":
-								l.PackForward(packed, w, nil)
-								l.Forward(r, packed, x, y, nb, nil, nil, false)
-							case "bwd_data":
-								l.PackBackward(bp, w)
-								l.BackwardData(r, bp, dy, dx, nb, nil)
-							case "bwd_weights":
-								l.BackwardWeights(r, x, dy, nb, dw)
-							}
+					for _, impl := range []string{"direct", "winograd"} {
+						l.SetWinograd(impl == "winograd")
+						if impl == "winograd" && (!l.Winograd() || op == "bwd_weights") {
+							continue
 						}
-						reportFlops(b, flops, c0)
-					})
+						packed := make([]float32, l.PackedLen())
+						bp := make([]float32, l.BackwardLen())
+						b.Run(fmt.Sprintf("%s/%s/n%d/t%d/impl=%s", s.name, op, n, th, impl), func(b *testing.B) {
+							pool := par.New(th)
+							defer pool.Close()
+							r := NewRunner(pool)
+							l.PackForward(packed, w, nil)
+							l.PackBackward(bp, w)
+							b.ReportAllocs()
+							c0 := cpuTime()
+							for b.Loop() {
+								switch op {
+								case "fwd":
+									l.Forward(r, packed, x, y, nb, nil, nil, false)
+								case "bwd_data":
+									l.BackwardData(r, bp, dy, dx, nb, nil)
+								case "bwd_weights":
+									l.BackwardWeights(r, x, dy, nb, dw)
+								}
+							}
+							reportFlops(b, flops, c0)
+						})
+					}
+					l.SetWinograd(true)
 					for _, impl := range []string{"im2col", "gemm"} {
 						b.Run(fmt.Sprintf("%s/%s/n%d/t%d/impl=%s", s.name, op, n, th, impl), func(b *testing.B) {
 							ic := newIm2col(s.cin, s.cout, s.k, s.stride, s.pad, s.h, n, th)

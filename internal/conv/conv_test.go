@@ -14,6 +14,7 @@ import (
 type shape struct {
 	n, cin, cout, k, stride, pad, h, w int
 	inPad, outPad                      int
+	extra                              int // of both tensors
 }
 
 func (s shape) String() string {
@@ -38,6 +39,11 @@ var edgeShapes = []shape{
 	{n: 16, cin: 20, cout: 40, k: 3, stride: 2, pad: 1, h: 8, w: 8, inPad: 1, outPad: 1},
 	{n: 20, cin: 40, cout: 37, k: 3, stride: 1, pad: 1, h: 4, w: 4, inPad: 1, outPad: 1},
 	{n: 16, cin: 31, cout: 61, k: 3, stride: 2, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1},
+	{n: 5, cin: 3, cout: 4, k: 3, stride: 1, pad: 1, h: 9, w: 5, inPad: 2, outPad: 2},
+	{n: 18, cin: 29, cout: 30, k: 3, stride: 1, pad: 1, h: 14, w: 14, inPad: 1, outPad: 1},
+	{n: 17, cin: 5, cout: 6, k: 3, stride: 1, pad: 1, h: 14, w: 14, inPad: 1, outPad: 1, extra: 2},
+	{n: 3, cin: 7, cout: 9, k: 3, stride: 1, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1, extra: 1},
+	{n: 3, cin: 7, cout: 9, k: 3, stride: 2, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1, extra: 1},
 }
 
 func kernelSets() []*kernelSet {
@@ -224,81 +230,94 @@ func TestLayerMatchesNaive(t *testing.T) {
 	t.Parallel()
 	for _, ks := range kernelSets() {
 		for _, s := range edgeShapes {
-			t.Run(ks.name+"/"+s.String(), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(uint64(s.n), uint64(s.cout)))
-				ho, wo := OutSize(s.h, s.k, s.stride, s.pad), OutSize(s.w, s.k, s.stride, s.pad)
-				in := Tensor{C: s.cin, H: s.h, W: s.w, Pad: s.inPad}
-				out := Tensor{C: s.cout, H: ho, W: wo, Pad: s.outPad}
-				l, err := newLayer(s.cin, s.cout, s.k, s.stride, s.pad, in, out, ks)
-				if err != nil {
-					t.Fatal(err)
+			for _, wg := range []bool{false, true} {
+				if wg && (ks.winoIn == nil || s.k != 3 || s.stride != 1 || s.pad != 1) {
+					continue
 				}
-				nb := Blocks(s.n)
-				x := randSlice(rng, s.n*s.cin*s.h*s.w)
-				w := randSlice(rng, s.cout*s.cin*s.k*s.k)
-				bias := randSlice(rng, s.cout)
-				dy := randSlice(rng, s.n*s.cout*ho*wo)
-
-				// Forward, plain and with bias, residual and ReLU.
-				packed := make([]float32, l.PackedLen())
-				l.PackForward(packed, w, nil)
-				xb := toBlocked(in, x, s.n)
-				yb := make([]float32, out.Len(nb))
-				l.Forward(nil, packed, xb, yb, nb, nil, nil, false)
-				checkBorder(t, "forward", out, yb, s.n)
-				want, mag := naiveForward(s, x, w, nil)
-				checkClose(t, "forward", fromBlocked(out, yb, s.n), want, mag)
-
-				res := randSlice(rng, len(want))
-				resb := toBlocked(out, res, s.n)
-				l.Forward(nil, packed, xb, yb, nb, bias, resb, true)
-				want, mag = naiveForward(s, x, w, bias)
-				for i := range want {
-					want[i] += float64(res[i])
-					mag[i] += math.Abs(float64(res[i]))
-					want[i] = max(want[i], 0)
+				name := ks.name + "/" + s.String()
+				if wg {
+					name += "/winograd"
 				}
-				checkClose(t, "forward+bias+res+relu", fromBlocked(out, yb, s.n), want, mag)
+				t.Run(name, func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(uint64(s.n), uint64(s.cout)))
+					ho, wo := OutSize(s.h, s.k, s.stride, s.pad), OutSize(s.w, s.k, s.stride, s.pad)
+					in := Tensor{C: s.cin, H: s.h, W: s.w, Pad: s.inPad}
+					out := Tensor{C: s.cout, H: ho, W: wo, Pad: s.outPad}
+					l, err := newLayer(s.cin, s.cout, s.k, s.stride, s.pad, in, out, ks)
+					if err != nil {
+						t.Fatal(err)
+					}
+					l.SetWinograd(wg)
+					if l.Winograd() != wg {
+						t.Fatalf("Winograd %v, want %v", l.Winograd(), wg)
+					}
+					nb := Blocks(s.n)
+					x := randSlice(rng, s.n*s.cin*s.h*s.w)
+					w := randSlice(rng, s.cout*s.cin*s.k*s.k)
+					bias := randSlice(rng, s.cout)
+					dy := randSlice(rng, s.n*s.cout*ho*wo)
 
-				// Folded scale: equal to scaling the weights.
-				scale := randSlice(rng, s.cout)
-				l.PackForward(packed, w, scale)
-				ws := make([]float32, len(w))
-				kk := s.cin * s.k * s.k
-				for i := range w {
-					ws[i] = w[i] * scale[i/kk]
-				}
-				l.Forward(nil, packed, xb, yb, nb, nil, nil, false)
-				want, mag = naiveForward(s, x, ws, nil)
-				checkClose(t, "forward scaled", fromBlocked(out, yb, s.n), want, mag)
+					// Forward, plain and with bias, residual and ReLU.
+					packed := make([]float32, l.PackedLen())
+					l.PackForward(packed, w, nil)
+					xb := toBlocked(in, x, s.n)
+					yb := make([]float32, out.Len(nb))
+					l.Forward(nil, packed, xb, yb, nb, nil, nil, false)
+					checkBorder(t, "forward", out, yb, s.n)
+					want, mag := naiveForward(s, x, w, nil)
+					checkClose(t, "forward", fromBlocked(out, yb, s.n), want, mag)
 
-				// Backward data, plain and accumulated onto itself.
-				bp := make([]float32, l.BackwardLen())
-				l.PackBackward(bp, w)
-				dyb := toBlocked(out, dy, s.n)
-				dxb := make([]float32, in.Len(nb))
-				l.BackwardData(nil, bp, dyb, dxb, nb, nil)
-				checkBorder(t, "backward data", in, dxb, s.n)
-				wantDx, magDx := naiveBackwardData(s, dy, w)
-				checkClose(t, "backward data", fromBlocked(in, dxb, s.n), wantDx, magDx)
-				l.BackwardData(nil, bp, dyb, dxb, nb, dxb)
-				for i := range wantDx {
-					wantDx[i] *= 2
-					magDx[i] *= 2
-				}
-				checkClose(t, "backward data accumulated", fromBlocked(in, dxb, s.n), wantDx, magDx)
+					res := randSlice(rng, len(want))
+					resb := toBlocked(out, res, s.n)
+					l.Forward(nil, packed, xb, yb, nb, bias, resb, true)
+					want, mag = naiveForward(s, x, w, bias)
+					for i := range want {
+						want[i] += float64(res[i])
+						mag[i] += math.Abs(float64(res[i]))
+						want[i] = max(want[i], 0)
+					}
+					checkClose(t, "forward+bias+res+relu", fromBlocked(out, yb, s.n), want, mag)
 
-				// Weight gradient, added to what dw holds.
-				dw := randSlice(rng, len(w))
-				dw0 := append([]float32(nil), dw...)
-				l.BackwardWeights(nil, xb, dyb, nb, dw)
-				wantDw, magDw := naiveBackwardWeights(s, x, dy)
-				for i := range wantDw {
-					wantDw[i] += float64(dw0[i])
-					magDw[i] += math.Abs(float64(dw0[i]))
-				}
-				checkClose(t, "weight gradient", dw, wantDw, magDw)
-			})
+					// Folded scale: equal to scaling the weights.
+					scale := randSlice(rng, s.cout)
+					l.PackForward(packed, w, scale)
+					ws := make([]float32, len(w))
+					kk := s.cin * s.k * s.k
+					for i := range w {
+						ws[i] = w[i] * scale[i/kk]
+					}
+					l.Forward(nil, packed, xb, yb, nb, nil, nil, false)
+					want, mag = naiveForward(s, x, ws, nil)
+					checkClose(t, "forward scaled", fromBlocked(out, yb, s.n), want, mag)
+
+					// Backward data, plain and accumulated onto itself.
+					bp := make([]float32, l.BackwardLen())
+					l.PackBackward(bp, w)
+					dyb := toBlocked(out, dy, s.n)
+					dxb := make([]float32, in.Len(nb))
+					l.BackwardData(nil, bp, dyb, dxb, nb, nil)
+					checkBorder(t, "backward data", in, dxb, s.n)
+					wantDx, magDx := naiveBackwardData(s, dy, w)
+					checkClose(t, "backward data", fromBlocked(in, dxb, s.n), wantDx, magDx)
+					l.BackwardData(nil, bp, dyb, dxb, nb, dxb)
+					for i := range wantDx {
+						wantDx[i] *= 2
+						magDx[i] *= 2
+					}
+					checkClose(t, "backward data accumulated", fromBlocked(in, dxb, s.n), wantDx, magDx)
+
+					// Weight gradient, added to what dw holds.
+					dw := randSlice(rng, len(w))
+					dw0 := append([]float32(nil), dw...)
+					l.BackwardWeights(nil, xb, dyb, nb, dw)
+					wantDw, magDw := naiveBackwardWeights(s, x, dy)
+					for i := range wantDw {
+						wantDw[i] += float64(dw0[i])
+						magDw[i] += math.Abs(float64(dw0[i]))
+					}
+					checkClose(t, "weight gradient", dw, wantDw, magDw)
+				})
+			}
 		}
 	}
 }

@@ -40,6 +40,16 @@ type kernelSet struct {
 	fwd      []fwdFunc
 	wgR, wgQ int
 	wg       [][]wgFunc
+
+	// Winograd F(4×4, 3×3) transforms of one tile (nil: none; layers
+	// then compute every convolution directly). winoIn writes the 36
+	// vectors of Bᵀ·d·B, d the 6×6 vectors at src (row stride ld
+	// floats, columns 16 apart), at v + ξ·vXi; winoOut writes the 4×4
+	// vectors of Aᵀ·M·A + bias (+ res), ReLU'd when relu ≠ 0, M read at
+	// m + ξ·mXi, at dst + i·ldDst + 16·j, for rows i < ny and columns
+	// j < nx only. t is scratch for 36 vectors.
+	winoIn  func(v *float32, vXi int, src *float32, ld int, t *float32)
+	winoOut func(dst *float32, ldDst int, m *float32, mXi int, bias float32, res *float32, ldRes int, relu int, t *float32, ny, nx int)
 }
 
 // goFwdMax, goWgR and goWgQ are the tile sizes of the portable kernels.

@@ -10,10 +10,12 @@ var (
 	avx512Set = kernelSet{
 		name: "avx512", fwdMax: len(fwdAVX512Kernels) - 1, fwd: fwdAVX512Kernels[:],
 		wgR: len(wgAVX512Kernels) - 1, wgQ: len(wgAVX512Kernels[1]) - 1, wg: wgAVX512Kernels[:],
+		winoIn: winoInAVX512, winoOut: winoOutAVX512,
 	}
 	avx2Set = kernelSet{
 		name: "avx2", fwdMax: len(fwdAVX2Kernels) - 1, fwd: fwdAVX2Kernels[:],
 		wgR: len(wgAVX2Kernels) - 1, wgQ: len(wgAVX2Kernels[1]) - 1, wg: wgAVX2Kernels[:],
+		winoIn: winoInAVX2, winoOut: winoOutAVX2,
 	}
 )
 

@@ -23,6 +23,11 @@ type Layer struct {
 
 	ks *kernelSet
 
+	// Winograd plans of the forward and backward data passes (3×3,
+	// stride 1, pad 1, assembly kernels), nil when the layer computes
+	// directly.
+	wf, wb *wino
+
 	// Forward: k = Cin·K·K steps, step s = (ci, kh, kw) in OIHW order,
 	// reading in at offset fwdOffs[s] from the receptive field's corner;
 	// output channels in tiles.
@@ -113,8 +118,25 @@ func newLayer(cin, cout, k, stride, pad int, in, out Tensor, ks *kernelSet) (*La
 	l.wgRT = fixedTiles(cout, ks.wgR)
 	l.wgQT = fixedTiles(l.kdim, ks.wgQ)
 	l.wgChunk = max(1, (wgTargetSteps+ho*wo-1)/(ho*wo))
+	l.SetWinograd(true)
 	return l, nil
 }
+
+// SetWinograd selects, for a 3×3, stride-1, pad-1 layer, between the
+// Winograd F(4×4, 3×3) forward and backward data passes (the default
+// where the assembly kernels exist) and the direct ones; other layers
+// always compute directly. It changes PackedLen and BackwardLen: pack
+// again after calling it.
+func (l *Layer) SetWinograd(on bool) {
+	l.wf, l.wb = nil, nil
+	if on && l.K == 3 && l.Stride == 1 && l.Pad == 1 && l.ks.winoIn != nil && l.Out.Pad >= 1 {
+		l.wf = newWino(l.Cin, l.Cout, l.In, l.Out, l.ks)
+		l.wb = newWino(l.Cout, l.Cin, l.Out, l.In, l.ks)
+	}
+}
+
+// Winograd reports whether the layer computes by Winograd F(4×4, 3×3).
+func (l *Layer) Winograd() bool { return l.wf != nil }
 
 // maxBlocks bounds the blocks of one pass, so that offsets fit in int32.
 const maxBlocks = 1 << 12
@@ -220,7 +242,12 @@ func (l *Layer) planBackward() error {
 }
 
 // PackedLen returns the length of the packed forward weights.
-func (l *Layer) PackedLen() int { return l.Cout * l.kdim }
+func (l *Layer) PackedLen() int {
+	if l.wf != nil {
+		return l.wf.packedLen()
+	}
+	return l.Cout * l.kdim
+}
 
 // PackForward packs the weights w (OIHW) for Forward into dst
 // (PackedLen floats): tile by tile of output channels, step by step, the
@@ -232,6 +259,10 @@ func (l *Layer) PackForward(dst, w, scale []float32) {
 		panic("conv: PackForward: short slices")
 	}
 	k := l.kdim
+	if l.wf != nil {
+		l.wf.pack(dst, w, scale, false)
+		return
+	}
 	for _, t := range l.fwdTiles {
 		p := dst[t.c0*k : (t.c0+t.n)*k]
 		for j := range t.n {
@@ -251,15 +282,26 @@ func (l *Layer) PackForward(dst, w, scale []float32) {
 }
 
 // BackwardLen returns the length of the packed backward weights.
-func (l *Layer) BackwardLen() int { return l.bwdLen }
+func (l *Layer) BackwardLen() int {
+	if l.wb != nil {
+		return l.wb.packedLen()
+	}
+	return l.bwdLen
+}
 
 // PackBackward packs the weights w (OIHW) for BackwardData into dst
 // (BackwardLen floats): class by class, tile by tile of input channels,
 // step by step (output channel, then tap), the tile's channels side by
 // side.
 func (l *Layer) PackBackward(dst, w []float32) {
-	if len(w) < l.WeightLen() || len(dst) < l.bwdLen {
+	if len(w) < l.WeightLen() || len(dst) < l.BackwardLen() {
 		panic("conv: PackBackward: short slices")
+	}
+	if l.wb != nil {
+		// The data gradient is the convolution of the output gradient
+		// with the flipped kernels, input and output channels swapped.
+		l.wb.pack(dst, w, nil, true)
+		return
 	}
 	kk := l.K * l.K
 	for _, c := range l.classes {

@@ -134,7 +134,7 @@ func planeBNBackwardGo(t Tensor, dh, g, h []float32, off int, a, b, c, mean floa
 // ClearBorder zeroes the border pixels of nb blocks of t in x (a buffer
 // that held a tensor of another geometry before).
 func ClearBorder(t Tensor, x []float32, nb int) {
-	if t.Pad == 0 {
+	if t.Pad == 0 && t.Extra == 0 {
 		return
 	}
 	wp := t.Wp()

@@ -19,13 +19,22 @@ func (l *Layer) Forward(r *Runner, packed, in, out []float32, nb int, bias, res 
 	l.checkForward(packed, in, out, nb, bias, res)
 	j := job{l: l, phase: phaseForward, packed: packed, in: in, out: out, nb: nb, bias: bias, res: res, relu: relu}
 	j.units = nb * len(l.fwdTiles) * l.Out.H
+	if l.wf != nil {
+		j.phase, j.w, j.units = phaseWino, l.wf, nb*l.wf.th
+	}
 	run(r, &j)
 }
 
-// ForwardBlock is Forward on one block, on the calling goroutine.
-func (l *Layer) ForwardBlock(packed, in, out []float32, bias, res []float32, relu bool) {
+// ForwardBlock is Forward on one block, on the calling goroutine, with
+// sc as working memory.
+func (l *Layer) ForwardBlock(packed, in, out []float32, bias, res []float32, relu bool, sc *Scratch) {
 	l.checkForward(packed, in, out, 1, bias, res)
 	j := job{l: l, packed: packed, in: in, out: out, nb: 1, bias: bias, res: res, relu: relu}
+	if l.wf != nil {
+		j.w = l.wf
+		j.winoRows(0, l.wf.th, sc)
+		return
+	}
 	j.forward(0, len(l.fwdTiles)*l.Out.H)
 }
 
@@ -45,7 +54,7 @@ func (l *Layer) checkForward(packed, in, out []float32, nb int, bias, res []floa
 // res (geometry l.In, may be dIn itself, or nil) adds another gradient.
 // Only interior pixels of dIn are written.
 func (l *Layer) BackwardData(r *Runner, packed, dOut, dIn []float32, nb int, res []float32) {
-	if nb < 1 || nb > maxBlocks || len(packed) < l.bwdLen || len(dOut) < l.Out.Len(nb) || len(dIn) < l.In.Len(nb) ||
+	if nb < 1 || nb > maxBlocks || len(packed) < l.BackwardLen() || len(dOut) < l.Out.Len(nb) || len(dIn) < l.In.Len(nb) ||
 		(res != nil && len(res) < l.In.Len(nb)) {
 		panic("conv: BackwardData: short slices or bad block count")
 	}
@@ -55,6 +64,9 @@ func (l *Layer) BackwardData(r *Runner, packed, dOut, dIn []float32, nb int, res
 		per += c.ny
 	}
 	j.units = nb * per * len(l.bwdTiles)
+	if l.wb != nil {
+		j.phase, j.w, j.units = phaseWino, l.wb, nb*l.wb.th
+	}
 	run(r, &j)
 }
 
@@ -76,6 +88,7 @@ const (
 	phaseForward = iota
 	phaseBackwardData
 	phaseBackwardWeights
+	phaseWino
 )
 
 // job is one pass over units of work [0, units).
@@ -87,20 +100,22 @@ type job struct {
 	nb, units       int
 	relu            bool
 	threads         int
+	w               *wino
 }
 
 // Runner runs the passes of layers on a pool of threads. It belongs to
 // one goroutine at a time; a nil Runner runs every pass on the calling
 // goroutine.
 type Runner struct {
-	pool *par.Pool
-	j    job
-	fn   func(tid int)
+	pool    *par.Pool
+	j       job
+	fn      func(tid int)
+	scratch []Scratch // per thread
 }
 
 // NewRunner returns a Runner on pool (nil: the calling goroutine alone).
 func NewRunner(pool *par.Pool) *Runner {
-	r := &Runner{pool: pool}
+	r := &Runner{pool: pool, scratch: make([]Scratch, pool.Threads())}
 	r.fn = r.work
 	return r
 }
@@ -113,10 +128,17 @@ func (r *Runner) Threads() int {
 	return r.pool.Threads()
 }
 
+// oneScratch is the working memory of passes run without a Runner.
+var oneScratch Scratch
+
 func run(r *Runner, j *job) {
 	threads := r.Threads()
 	if threads == 1 || j.units <= 1 {
-		j.do(0, j.units)
+		sc := &oneScratch
+		if r != nil {
+			sc = &r.scratch[0]
+		}
+		j.do(sc, 0, j.units)
 		return
 	}
 	r.j = *j
@@ -128,12 +150,14 @@ func run(r *Runner, j *job) {
 func (r *Runner) work(tid int) {
 	lo, hi := par.Split(r.j.units, r.j.threads, tid, 1)
 	if lo < hi {
-		r.j.do(lo, hi)
+		r.j.do(&r.scratch[tid], lo, hi)
 	}
 }
 
-func (j *job) do(u0, u1 int) {
+func (j *job) do(sc *Scratch, u0, u1 int) {
 	switch j.phase {
+	case phaseWino:
+		j.winoRows(u0, u1, sc)
 	case phaseForward:
 		j.forward(u0, u1)
 	case phaseBackwardData:
@@ -220,5 +244,13 @@ func (j *job) backwardWeights(u0, u1 int) {
 				&j.in[b0*l.In.Block()], l.In.Block(), &l.fwdOffs[qt.c0],
 				&j.dw[rt.c0*l.kdim+qt.c0], l.kdim)
 		}
+	}
+}
+
+// winoRows runs units u0..u1-1 of a Winograd pass: (block, tile row).
+func (j *job) winoRows(u0, u1 int, sc *Scratch) {
+	w := j.w
+	for u := u0; u < u1; u++ {
+		j.w.row(j.packed, j.in, j.out, u/w.th, u%w.th, j.bias, j.res, j.relu, sc)
 	}
 }

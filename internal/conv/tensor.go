@@ -12,16 +12,19 @@ const Lanes = 16
 // values of the block's samples side by side. The border of Pad pixels
 // around each plane is zero (the zero padding of the convolutions that
 // read the tensor): operations write interior pixels only, so a border
-// stays zero as long as the buffer is used with one geometry.
+// stays zero as long as the buffer is used with one geometry. Extra rows
+// and columns of zeros beyond the bottom and right borders let Winograd
+// tiles that run past the map's edge be read in place.
 type Tensor struct {
 	C, H, W, Pad int
+	Extra        int
 }
 
-// Hp returns the padded height, H+2·Pad.
-func (t Tensor) Hp() int { return t.H + 2*t.Pad }
+// Hp returns the stored height, H+2·Pad+Extra.
+func (t Tensor) Hp() int { return t.H + 2*t.Pad + t.Extra }
 
-// Wp returns the padded width, W+2·Pad.
-func (t Tensor) Wp() int { return t.W + 2*t.Pad }
+// Wp returns the stored width, W+2·Pad+Extra.
+func (t Tensor) Wp() int { return t.W + 2*t.Pad + t.Extra }
 
 // Plane returns the number of floats of one channel of one block.
 func (t Tensor) Plane() int { return t.Hp() * t.Wp() * Lanes }
@@ -44,6 +47,10 @@ func (t Tensor) Index(b, c, y, x, l int) int {
 func (t Tensor) String() string {
 	return fmt.Sprintf("%d×%d×%d (pad %d)", t.C, t.H, t.W, t.Pad)
 }
+
+// WinogradExtra returns the Extra that lets every 6×6 input tile of a
+// Winograd layer reading a map of h×w (pad ≥ 1) be read in place.
+func WinogradExtra(h, w int) int { return max((4-h%4)%4, (4-w%4)%4) }
 
 // Blocks returns the number of blocks that hold n samples.
 func Blocks(n int) int { return (n + Lanes - 1) / Lanes }

@@ -1,0 +1,224 @@
+package conv
+
+import "unsafe"
+
+// Winograd F(4×4, 3×3): a 3×3, stride-1 convolution computed tile by
+// tile, each 4×4 output tile from a 6×6 input tile, as
+//
+//	Y = Aᵀ·[Σ_ci (G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A
+//
+// 36 multiplications per tile and channel pair instead of 144. The
+// transforms run per tile on 16-lane vectors (winoIn, winoOut); the sums
+// over input channels are 36 independent products, one per position ξ
+// of the 6×6 transformed tile, which the forward micro-kernel computes
+// (k = Cin steps, the tiles of a tile row as its pixels). Chunks are tile
+// rows, so the transformed input and output of a chunk stay in L2.
+
+const winoXi = 36 // positions of a transformed tile
+
+// The entries of G (multiplications by reciprocals: divisions would cost
+// most of the packing time).
+const (
+	w4  = 1.0 / 4
+	w6  = 1.0 / 6
+	w12 = 1.0 / 12
+	w24 = 1.0 / 24
+)
+
+// wino is the Winograd plan of a 3×3, stride-1, pad-1 convolution of cin
+// channels of in into cout channels of out (same size; the backward data
+// pass of such a layer is one too).
+type wino struct {
+	cin, cout int
+	in, out   Tensor
+	th, tw    int     // tiles down and across
+	tiles     []tile  // output-channel tiles of the products
+	offs      []int32 // per input channel: its offset in the transformed input of a chunk
+	ks        *kernelSet
+}
+
+func newWino(cin, cout int, in, out Tensor, ks *kernelSet) *wino {
+	w := &wino{cin: cin, cout: cout, in: in, out: out, ks: ks}
+	w.th, w.tw = (out.H+3)/4, (out.W+3)/4
+	w.tiles = tiles(cout, ks.fwdMax)
+	for ci := range cin {
+		w.offs = append(w.offs, int32(ci*w.tw*Lanes))
+	}
+	return w
+}
+
+func (w *wino) packedLen() int { return winoXi * w.cin * w.cout }
+
+// scratchLen is the floats of one goroutine's working memory: the
+// transformed input and output of a tile row, the transforms' scratch
+// and an input tile across the stored edge.
+func (w *wino) scratchLen() int {
+	return (winoXi*(w.cin+w.cout)*w.tw + winoXi + 36) * Lanes
+}
+
+// pack writes the transformed weights U = G·g·Gᵀ, computed in float64
+// and rounded once, for every position ξ and output-channel tile: at
+// ξ·cout·cin + c0·cin, input channel after input channel, the tile's
+// channels side by side. The kernel g from input channel ci to output
+// channel co of the computed convolution is read from w (OIHW): for the
+// forward pass w[co][ci] scaled by scale[co] (nil: 1); for the backward
+// data pass (flip) w[ci][co] rotated by 180°.
+func (w *wino) pack(dst, wt, scale []float32, flip bool) {
+	nxi := w.cout * w.cin
+	// Transformed kernels are gathered for 8 input channels of a tile
+	// at a time, then written position by position: writing 36 single
+	// values per kernel to places nxi apart (a multiple of 4 KiB, as
+	// often) would make every write miss the cache.
+	const cb = 8
+	var loc [winoXi][cb * 28]float32
+	for _, t := range w.tiles {
+		for ci0 := 0; ci0 < w.cin; ci0 += cb {
+			nc := min(cb, w.cin-ci0)
+			for ci := ci0; ci < ci0+nc; ci++ {
+				for j := range t.n {
+					co := t.c0 + j
+					var g [9]float64
+					if flip {
+						k := wt[(ci*w.cout+co)*9:][:9]
+						for a := range 9 {
+							g[a] = float64(k[8-a])
+						}
+					} else {
+						k := wt[(co*w.cin+ci)*9:][:9]
+						s := 1.0
+						if scale != nil {
+							s = float64(scale[co])
+						}
+						for a := range 9 {
+							g[a] = float64(k[a]) * s
+						}
+					}
+					// T = G·g (6×3), then U = T·Gᵀ (6×6), G's rows
+					// being (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6,
+					// (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1).
+					var tm [6][3]float64
+					for c := range 3 {
+						g0, g1, g2 := g[c], g[3+c], g[6+c]
+						tm[0][c] = g0 * w4
+						tm[1][c] = -(g0 + g1 + g2) * w6
+						tm[2][c] = -(g0 - g1 + g2) * w6
+						tm[3][c] = g0*w24 + g1*w12 + g2*w6
+						tm[4][c] = g0*w24 - g1*w12 + g2*w6
+						tm[5][c] = g2
+					}
+					p := (ci-ci0)*t.n + j
+					for a := range 6 {
+						g0, g1, g2 := tm[a][0], tm[a][1], tm[a][2]
+						loc[a*6][p] = float32(g0 * w4)
+						loc[a*6+1][p] = float32(-(g0 + g1 + g2) * w6)
+						loc[a*6+2][p] = float32(-(g0 - g1 + g2) * w6)
+						loc[a*6+3][p] = float32(g0*w24 + g1*w12 + g2*w6)
+						loc[a*6+4][p] = float32(g0*w24 - g1*w12 + g2*w6)
+						loc[a*6+5][p] = float32(g2)
+					}
+				}
+			}
+			base := t.c0*w.cin + ci0*t.n
+			for xi := range winoXi {
+				copy(dst[xi*nxi+base:][:nc*t.n], loc[xi][:nc*t.n])
+			}
+		}
+	}
+}
+
+// Scratch is a goroutine's working memory for the passes that need it
+// (Winograd). The zero value is ready; it grows on first use.
+type Scratch struct {
+	buf []float32
+}
+
+func (s *Scratch) get(n int) []float32 {
+	if len(s.buf) < n {
+		// Vectors are read at multiples of 64 bytes from the start: align
+		// it to a cache line.
+		b := make([]float32, n+16)
+		off := (64 - int(uintptr(unsafe.Pointer(&b[0]))%64)) % 64 / 4
+		s.buf = b[off : off+n]
+	}
+	return s.buf[:n]
+}
+
+// row computes tile row ty of block b: out = relu(conv(in) + bias + res)
+// for the output rows 4·ty..4·ty+3.
+func (w *wino) row(packed, in, out []float32, b, ty int, bias, res []float32, relu bool, sc *Scratch) {
+	tw := w.tw
+	buf := sc.get(w.scratchLen())
+	V := buf[:winoXi*w.cin*tw*Lanes]
+	M := buf[len(V):][:winoXi*w.cout*tw*Lanes]
+	t := buf[len(V)+len(M):][:winoXi*Lanes]
+	edgeIn := buf[len(V)+len(M)+len(t):][:36*Lanes]
+
+	// Input transform: the 6×6 tile at padded (4·ty, 4·tx), the input
+	// pixel (4·ty − 1, 4·tx − 1) (the border supplies the padding).
+	in0 := b*w.in.Block() + (w.in.Pad-1)*(w.in.Wp()+1)*Lanes
+	wp := w.in.Wp()
+	for ci := range w.cin {
+		plane := in0 + ci*w.in.Plane()
+		for tx := range tw {
+			y0, x0 := 4*ty, 4*tx
+			src, ld := plane+(y0*wp+x0)*Lanes, wp*Lanes
+			var sp *float32
+			if y0+6+w.in.Pad-1 <= w.in.Hp() && x0+6+w.in.Pad-1 <= wp {
+				sp = &in[src]
+			} else {
+				w.gatherEdge(edgeIn, in, plane, y0, x0)
+				sp, ld = &edgeIn[0], 6*Lanes
+			}
+			w.ks.winoIn(&V[(ci*tw+tx)*Lanes], w.cin*tw*Lanes, sp, ld, &t[0])
+		}
+	}
+	// The 36 products, output-channel tile by tile.
+	for xi := range winoXi {
+		for _, tl := range w.tiles {
+			w.ks.fwd[tl.n](w.cin, &w.offs[0], &packed[xi*w.cout*w.cin+tl.c0*w.cin], &V[xi*w.cin*tw*Lanes],
+				tw, Lanes, &M[(xi*w.cout+tl.c0)*tw*Lanes], Lanes, tw*Lanes, nil, nil, 0)
+		}
+	}
+	// Output transform, bias, residual, ReLU.
+	r := 0
+	if relu {
+		r = 1
+	}
+	owp := w.out.Wp() * Lanes
+	for co := range w.cout {
+		var bv float32
+		if bias != nil {
+			bv = bias[co]
+		}
+		plane := b*w.out.Block() + co*w.out.Plane()
+		for tx := range tw {
+			oy, ox := 4*ty, 4*tx
+			o := plane + w.out.Pixel(oy, ox)
+			var rp *float32
+			if res != nil {
+				rp = &res[o]
+			}
+			w.ks.winoOut(&out[o], owp, &M[(co*tw+tx)*Lanes], w.cout*tw*Lanes, bv, rp, owp, r, &t[0],
+				min(4, w.out.H-oy), min(4, w.out.W-ox))
+		}
+	}
+}
+
+// gatherEdge copies into dst the 6×6 tile whose top-left pixel is padded
+// (y0, x0) of the plane at plane (relative to the pixel one row and
+// column inside the border), with zeros outside the stored plane.
+func (w *wino) gatherEdge(dst, in []float32, plane, y0, x0 int) {
+	clear(dst)
+	wp := w.in.Wp()
+	hmax, wmax := w.in.Hp()-(w.in.Pad-1), wp-(w.in.Pad-1) // stored rows and columns from the origin
+	for y := range 6 {
+		if y0+y >= hmax {
+			break
+		}
+		n := min(6, wmax-x0)
+		if n <= 0 {
+			break
+		}
+		copy(dst[y*6*Lanes:][:n*Lanes], in[plane+((y0+y)*wp+x0)*Lanes:][:n*Lanes])
+	}
+}
