@@ -20,7 +20,7 @@ func (l *Layer) Forward(r *Runner, packed, in, out []float32, nb int, bias, res 
 	j := job{l: l, phase: phaseForward, packed: packed, in: in, out: out, nb: nb, bias: bias, res: res, relu: relu}
 	j.units = nb * len(l.fwdTiles) * l.Out.H
 	if l.wf != nil {
-		j.phase, j.w, j.units = phaseWino, l.wf, nb*l.wf.th
+		j.phase, j.w, j.units = phaseWino, l.wf, nb*l.wf.th*l.wf.nc
 	}
 	run(r, &j)
 }
@@ -32,7 +32,7 @@ func (l *Layer) ForwardBlock(packed, in, out []float32, bias, res []float32, rel
 	j := job{l: l, packed: packed, in: in, out: out, nb: 1, bias: bias, res: res, relu: relu}
 	if l.wf != nil {
 		j.w = l.wf
-		j.winoRows(0, l.wf.th, sc)
+		j.winoRows(0, l.wf.th*l.wf.nc, sc)
 		return
 	}
 	j.forward(0, len(l.fwdTiles)*l.Out.H)
@@ -65,7 +65,7 @@ func (l *Layer) BackwardData(r *Runner, packed, dOut, dIn []float32, nb int, res
 	}
 	j.units = nb * per * len(l.bwdTiles)
 	if l.wb != nil {
-		j.phase, j.w, j.units = phaseWino, l.wb, nb*l.wb.th
+		j.phase, j.w, j.units = phaseWino, l.wb, nb*l.wb.th*l.wb.nc
 	}
 	run(r, &j)
 }
@@ -247,10 +247,13 @@ func (j *job) backwardWeights(u0, u1 int) {
 	}
 }
 
-// winoRows runs units u0..u1-1 of a Winograd pass: (block, tile row).
+// winoRows runs units u0..u1-1 of a Winograd pass: (block, tile row,
+// chunk).
 func (j *job) winoRows(u0, u1 int, sc *Scratch) {
 	w := j.w
+	per := w.th * w.nc
 	for u := u0; u < u1; u++ {
-		j.w.row(j.packed, j.in, j.out, u/w.th, u%w.th, j.bias, j.res, j.relu, sc)
+		b, rest := u/per, u%per
+		w.chunk(j.packed, j.in, j.out, b, rest/w.nc, rest%w.nc, j.bias, j.res, j.relu, sc)
 	}
 }

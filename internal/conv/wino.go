@@ -11,10 +11,19 @@ import "unsafe"
 // transforms run per tile on 16-lane vectors (winoIn, winoOut); the sums
 // over input channels are 36 independent products, one per position ξ
 // of the 6×6 transformed tile, which the forward micro-kernel computes
-// (k = Cin steps, the tiles of a tile row as its pixels). Chunks are tile
-// rows, so the transformed input and output of a chunk stay in L2.
+// (k = Cin steps, the tiles of a chunk as its pixels). A tile's 36
+// transformed vectors are contiguous (per input and per output channel):
+// the transforms read and write them in one stream; the products read
+// them 36 vectors apart. Chunks are a few tiles of a tile row, so that
+// the transformed input and output of a chunk stay in L2.
 
 const winoXi = 36 // positions of a transformed tile
+
+// winoChunkBytes bounds the transformed input and output of a chunk of
+// tiles (measured: chunks of a whole tile row at 28×28 and 20 channels,
+// 645 KB, left the transforms waiting on L2 misses; 4 tiles run 1.4×
+// faster).
+const winoChunkBytes = 384 << 10
 
 // The entries of G (multiplications by reciprocals: divisions would cost
 // most of the packing time).
@@ -32,6 +41,7 @@ type wino struct {
 	cin, cout int
 	in, out   Tensor
 	th, tw    int     // tiles down and across
+	g, nc     int     // tiles per chunk (along a tile row), chunks per tile row
 	tiles     []tile  // output-channel tiles of the products
 	offs      []int32 // per input channel: its offset in the transformed input of a chunk
 	ks        *kernelSet
@@ -40,9 +50,13 @@ type wino struct {
 func newWino(cin, cout int, in, out Tensor, ks *kernelSet) *wino {
 	w := &wino{cin: cin, cout: cout, in: in, out: out, ks: ks}
 	w.th, w.tw = (out.H+3)/4, (out.W+3)/4
+	// A chunk's transformed input and output (36·(cin+cout) vectors per
+	// tile) should stay well inside L2 with the tensors around them.
+	w.g = max(1, min(w.tw, winoChunkBytes/(winoXi*(cin+cout)*Lanes*4)))
+	w.nc = (w.tw + w.g - 1) / w.g
 	w.tiles = tiles(cout, ks.fwdMax)
 	for ci := range cin {
-		w.offs = append(w.offs, int32(ci*w.tw*Lanes))
+		w.offs = append(w.offs, int32(ci*winoXi*Lanes))
 	}
 	return w
 }
@@ -53,7 +67,7 @@ func (w *wino) packedLen() int { return winoXi * w.cin * w.cout }
 // transformed input and output of a tile row, the transforms' scratch
 // and an input tile across the stored edge.
 func (w *wino) scratchLen() int {
-	return (winoXi*(w.cin+w.cout)*w.tw + winoXi + 36) * Lanes
+	return (winoXi*(w.cin+w.cout)*w.g + winoXi + 36) * Lanes
 }
 
 // pack writes the transformed weights U = G·g·Gᵀ, computed in float64
@@ -143,10 +157,12 @@ func (s *Scratch) get(n int) []float32 {
 	return s.buf[:n]
 }
 
-// row computes tile row ty of block b: out = relu(conv(in) + bias + res)
-// for the output rows 4·ty..4·ty+3.
-func (w *wino) row(packed, in, out []float32, b, ty int, bias, res []float32, relu bool, sc *Scratch) {
-	tw := w.tw
+// chunk computes chunk c of tile row ty of block b: out = relu(conv(in)
+// + bias + res) for the output rows 4·ty..4·ty+3 and the columns of the
+// chunk's tiles.
+func (w *wino) chunk(packed, in, out []float32, b, ty, c int, bias, res []float32, relu bool, sc *Scratch) {
+	tw := w.g
+	tx0, n := c*w.g, min(w.g, w.tw-c*w.g)
 	buf := sc.get(w.scratchLen())
 	V := buf[:winoXi*w.cin*tw*Lanes]
 	M := buf[len(V):][:winoXi*w.cout*tw*Lanes]
@@ -159,8 +175,8 @@ func (w *wino) row(packed, in, out []float32, b, ty int, bias, res []float32, re
 	wp := w.in.Wp()
 	for ci := range w.cin {
 		plane := in0 + ci*w.in.Plane()
-		for tx := range tw {
-			y0, x0 := 4*ty, 4*tx
+		for tx := range n {
+			y0, x0 := 4*ty, 4*(tx0+tx)
 			src, ld := plane+(y0*wp+x0)*Lanes, wp*Lanes
 			var sp *float32
 			if y0+6+w.in.Pad-1 <= w.in.Hp() && x0+6+w.in.Pad-1 <= wp {
@@ -169,14 +185,14 @@ func (w *wino) row(packed, in, out []float32, b, ty int, bias, res []float32, re
 				w.gatherEdge(edgeIn, in, plane, y0, x0)
 				sp, ld = &edgeIn[0], 6*Lanes
 			}
-			w.ks.winoIn(&V[(ci*tw+tx)*Lanes], w.cin*tw*Lanes, sp, ld, &t[0])
+			w.ks.winoIn(&V[(tx*w.cin+ci)*winoXi*Lanes], Lanes, sp, ld, &t[0])
 		}
 	}
 	// The 36 products, output-channel tile by tile.
 	for xi := range winoXi {
 		for _, tl := range w.tiles {
-			w.ks.fwd[tl.n](w.cin, &w.offs[0], &packed[xi*w.cout*w.cin+tl.c0*w.cin], &V[xi*w.cin*tw*Lanes],
-				tw, Lanes, &M[(xi*w.cout+tl.c0)*tw*Lanes], Lanes, tw*Lanes, nil, nil, 0)
+			w.ks.fwd[tl.n](w.cin, &w.offs[0], &packed[xi*w.cout*w.cin+tl.c0*w.cin], &V[xi*Lanes],
+				n, w.cin*winoXi*Lanes, &M[(tl.c0*winoXi+xi)*Lanes], w.cout*winoXi*Lanes, winoXi*Lanes, nil, nil, 0)
 		}
 	}
 	// Output transform, bias, residual, ReLU.
@@ -191,14 +207,14 @@ func (w *wino) row(packed, in, out []float32, b, ty int, bias, res []float32, re
 			bv = bias[co]
 		}
 		plane := b*w.out.Block() + co*w.out.Plane()
-		for tx := range tw {
-			oy, ox := 4*ty, 4*tx
+		for tx := range n {
+			oy, ox := 4*ty, 4*(tx0+tx)
 			o := plane + w.out.Pixel(oy, ox)
 			var rp *float32
 			if res != nil {
 				rp = &res[o]
 			}
-			w.ks.winoOut(&out[o], owp, &M[(co*tw+tx)*Lanes], w.cout*tw*Lanes, bv, rp, owp, r, &t[0],
+			w.ks.winoOut(&out[o], owp, &M[(tx*w.cout+co)*winoXi*Lanes], Lanes, bv, rp, owp, r, &t[0],
 				min(4, w.out.H-oy), min(4, w.out.W-ox))
 		}
 	}
