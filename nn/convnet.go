@@ -1,9 +1,11 @@
 package nn
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/cleval/cleval/internal/conv"
 	"github.com/cleval/cleval/internal/par"
@@ -36,7 +38,9 @@ import (
 // convolution before it (weights scaled by γ/√(var+ε), bias β − mean·γ/√(var+ε),
 // in float64, rounded once) and run the whole network block by block, so
 // a block's activations stay in cache; the result agrees with the
-// unfolded computation within float32 rounding.
+// unfolded computation within float32 rounding. A workspace keeps the
+// folded weights of the arenas it last evaluated, and folds again only
+// when their contents change.
 type ConvNet struct {
 	spec    Spec
 	c       *Compute
@@ -332,6 +336,11 @@ type cnnBuffers struct {
 	inferPack  []float32
 	inferBias  []float32
 	tr         *trainBuffers
+	// The arenas inferPack and inferBias were folded from, so that
+	// evaluations with unchanged arenas (the tasks of one evaluation
+	// point) fold once.
+	foldParams, foldState []float32
+	folded                bool
 }
 
 // evalBlock is one thread's buffers for the evaluation of one block.
@@ -426,12 +435,32 @@ func (m *ConvNet) Infer(params, state []float32, ws *Workspace, x []float32, n i
 		panic("nn: Infer: short input")
 	}
 	ws.n, b.noBackward = n, true
-	m.fold(b, params, state)
+	if !b.folded || !sameBits(params, b.foldParams) || !sameBits(state, b.foldState) {
+		m.fold(b, params, state)
+		if b.foldParams == nil {
+			b.foldParams = make([]float32, len(params))
+			b.foldState = make([]float32, len(state))
+		}
+		copy(b.foldParams, params)
+		copy(b.foldState, state)
+		b.folded = true
+	}
 	nb := conv.Blocks(n)
 	m.job = cnnJob{op: opInferBlocks, b: b, params: params, x: x, n: n, units: nb}
 	m.runJob(len(b.ev))
 	m.job = cnnJob{}
 	return m.headForward(params, b, n)
+}
+
+// sameBits reports whether a and b hold the same bits.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return bytes.Equal(unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a)), unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b)))
 }
 
 // fold packs every convolution for evaluation, with the batch

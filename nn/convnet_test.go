@@ -521,3 +521,33 @@ func TestConvNetEvaluationArenas(t *testing.T) {
 		m.Forward(ws, x, n)
 	}()
 }
+
+// TestConvNetFoldCache checks that a workspace folds again when the
+// arenas it evaluates change in place.
+func TestConvNetFoldCache(t *testing.T) {
+	t.Parallel()
+	m, err := New(Spec{Arch: "cnn", Input: Shape{C: 1, H: 8, W: 8}, Classes: 4}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(rand.New(rand.NewPCG(3, 3)))
+	x := randInput(rand.New(rand.NewPCG(4, 3)), 5, m.InputDim())
+	ws := m.NewWorkspace(5)
+	before := append([]float32(nil), m.Infer(m.Params(), m.State(), ws, x, 5)...)
+	for _, change := range []func(){
+		func() { m.Params()[7] += 0.5 },               // a convolution weight
+		func() { m.State()[len(m.State())-1] *= 2 },   // a running variance
+		func() { m.Params()[len(m.Params())-1] += 1 }, // the head's bias
+	} {
+		change()
+		got := m.Infer(m.Params(), m.State(), ws, x, 5)
+		want := m.Infer(m.Params(), m.State(), m.NewWorkspace(5), x, 5)
+		if !slices.Equal(got, want) {
+			t.Fatalf("after a change in place: logits %v, a fresh workspace gives %v", got, want)
+		}
+		if slices.Equal(got, before) {
+			t.Fatal("a change of the arenas did not change the logits")
+		}
+		before = append(before[:0], got...)
+	}
+}
