@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"go/format"
 	"log"
+	"math"
 	"os"
 )
 
@@ -964,6 +965,93 @@ func winoKernels() {
 	}
 }
 
+// winoPack emits the weight transform U = G·g·Gᵀ of F(4×4, 3×3) for one
+// vector of kernels (16 lanes for AVX-512, 8 for AVX2): g[a] (a = 3·row +
+// column) at g + a·gs floats, U[ξ] written at u + ξ·us floats. Row by row
+// of T = G·g: T[a][c] from g[c], g[3+c], g[6+c], then U[a][0..5] from
+// T[a][0..2], with G's rows (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6,
+// (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1).
+func winoPack(s isa) {
+	name := "winoPack" + s.name
+	args := "(ker *float32, gs int, u *float32, us int)"
+	fmt.Fprintf(&decl, "//go:noescape\nfunc %s%s\n\n", name, args)
+	p("// func %s%s", name, args)
+	p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	i("MOVQ ker+0(FP), SI")
+	i("MOVQ gs+8(FP), DX")
+	i("SHLQ $2, DX")
+	i("MOVQ u+16(FP), DI")
+	i("MOVQ us+24(FP), R8")
+	i("SHLQ $2, R8")
+	R := func(n int) string { return fmt.Sprintf("%s%d", s.reg, n) }
+	// g0..g8 in registers 0..8 (g at SI + a·DX).
+	i("MOVQ SI, AX")
+	for a := 0; a < 9; a++ {
+		i("VMOVUPS (AX), %s", R(a))
+		if a < 8 {
+			i("ADDQ DX, AX")
+		}
+	}
+	// One output row of G applied to (x, y, z) into dst, with two
+	// temporaries; constants from memory.
+	apply := func(row int, x, y, z, dst, t1, t2 string) {
+		switch row {
+		case 0:
+			i("VMULPS winow4<>(SB), %s, %s", x, dst)
+		case 1, 2:
+			i("VADDPS %s, %s, %s", z, x, t1)
+			if row == 1 {
+				i("VADDPS %s, %s, %s", y, t1, t1)
+			} else {
+				i("VSUBPS %s, %s, %s", y, t1, t1)
+			}
+			i("VMULPS winonw6<>(SB), %s, %s", t1, dst)
+		case 3, 4:
+			i("VMULPS winow24<>(SB), %s, %s", x, t1)
+			i("VMULPS winow6<>(SB), %s, %s", z, t2)
+			i("VADDPS %s, %s, %s", t2, t1, t1)
+			i("VMULPS winow12<>(SB), %s, %s", y, t2)
+			if row == 3 {
+				i("VADDPS %s, %s, %s", t2, t1, dst)
+			} else {
+				i("VSUBPS %s, %s, %s", t2, t1, dst)
+			}
+		case 5:
+			i("VMOVAPS %s, %s", z, dst)
+		}
+	}
+	i("MOVQ DI, BX")
+	for a := 0; a < 6; a++ {
+		// T[a][c] in registers 9, 10, 11.
+		for c := 0; c < 3; c++ {
+			apply(a, R(c), R(3+c), R(6+c), R(9+c), R(12), R(13))
+		}
+		for b := 0; b < 6; b++ {
+			apply(b, R(9), R(10), R(11), R(14), R(12), R(13))
+			i("VMOVUPS %s, (BX)", R(14))
+			i("ADDQ R8, BX")
+		}
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
+func winoPackKernels() {
+	winoPack(isa512)
+	winoPack(isa256)
+	for _, c := range []struct {
+		name string
+		v    float32
+	}{{"winow4", 1.0 / 4}, {"winonw6", -1.0 / 6}, {"winow6", 1.0 / 6}, {"winow12", 1.0 / 12}, {"winow24", 1.0 / 24}} {
+		bits := math.Float32bits(c.v)
+		for k := 0; k < 16; k++ {
+			p("DATA %s<>+%d(SB)/4, $0x%08x", c.name, 4*k, bits)
+		}
+		p("GLOBL %s<>(SB), RODATA|NOPTR, $64", c.name)
+	}
+}
+
 func main() {
 	header()
 	for r := 1; r <= fwd512; r++ {
@@ -984,6 +1072,7 @@ func main() {
 	}
 	planeKernels()
 	winoKernels()
+	winoPackKernels()
 	// Function tables.
 	fmt.Fprintf(&decl, "var fwdAVX512Kernels = [...]fwdFunc{nil")
 	for r := 1; r <= fwd512; r++ {

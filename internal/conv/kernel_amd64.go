@@ -10,12 +10,12 @@ var (
 	avx512Set = kernelSet{
 		name: "avx512", fwdMax: len(fwdAVX512Kernels) - 1, fwd: fwdAVX512Kernels[:],
 		wgR: len(wgAVX512Kernels) - 1, wgQ: len(wgAVX512Kernels[1]) - 1, wg: wgAVX512Kernels[:],
-		winoIn: winoInAVX512, winoOut: winoOutAVX512,
+		winoIn: winoInAVX512, winoOut: winoOutAVX512, winoPack: winoPackAVX512, winoPackLanes: 16,
 	}
 	avx2Set = kernelSet{
 		name: "avx2", fwdMax: len(fwdAVX2Kernels) - 1, fwd: fwdAVX2Kernels[:],
 		wgR: len(wgAVX2Kernels) - 1, wgQ: len(wgAVX2Kernels[1]) - 1, wg: wgAVX2Kernels[:],
-		winoIn: winoInAVX2, winoOut: winoOutAVX2,
+		winoIn: winoInAVX2, winoOut: winoOutAVX2, winoPack: winoPackAVX2, winoPackLanes: 8,
 	}
 )
 

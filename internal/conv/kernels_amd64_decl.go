@@ -265,6 +265,12 @@ func winoInAVX2(v *float32, vXi int, src *float32, ld int, t *float32)
 //go:noescape
 func winoOutAVX2(dst *float32, ldDst int, m *float32, mXi int, bias float32, res *float32, ldRes int, relu int, t *float32, ny, nx int)
 
+//go:noescape
+func winoPackAVX512(ker *float32, gs int, u *float32, us int)
+
+//go:noescape
+func winoPackAVX2(ker *float32, gs int, u *float32, us int)
+
 var fwdAVX512Kernels = [...]fwdFunc{nil, fwdAVX512x1, fwdAVX512x2, fwdAVX512x3, fwdAVX512x4, fwdAVX512x5, fwdAVX512x6, fwdAVX512x7, fwdAVX512x8, fwdAVX512x9, fwdAVX512x10, fwdAVX512x11, fwdAVX512x12, fwdAVX512x13, fwdAVX512x14, fwdAVX512x15, fwdAVX512x16, fwdAVX512x17, fwdAVX512x18, fwdAVX512x19, fwdAVX512x20, fwdAVX512x21, fwdAVX512x22, fwdAVX512x23, fwdAVX512x24, fwdAVX512x25, fwdAVX512x26, fwdAVX512x27, fwdAVX512x28}
 
 var fwdAVX2Kernels = [...]fwdFunc{nil, fwdAVX2x1, fwdAVX2x2, fwdAVX2x3, fwdAVX2x4, fwdAVX2x5, fwdAVX2x6}

@@ -25,8 +25,8 @@ const winoXi = 36 // positions of a transformed tile
 // faster).
 const winoChunkBytes = 384 << 10
 
-// The entries of G (multiplications by reciprocals: divisions would cost
-// most of the packing time).
+// The entries of G, in float32 (multiplications by reciprocals:
+// divisions would cost most of the packing time).
 const (
 	w4  = 1.0 / 4
 	w6  = 1.0 / 6
@@ -79,62 +79,45 @@ func (w *wino) scratchLen() int {
 // data pass (flip) w[ci][co] rotated by 180°.
 func (w *wino) pack(dst, wt, scale []float32, flip bool) {
 	nxi := w.cout * w.cin
-	// Transformed kernels are gathered for 8 input channels of a tile
-	// at a time, then written position by position: writing 36 single
-	// values per kernel to places nxi apart (a multiple of 4 KiB, as
-	// often) would make every write miss the cache.
-	const cb = 8
-	var loc [winoXi][cb * 28]float32
+	// Kernels are gathered a tile of output channels at a time, the
+	// channels side by side, transformed by vectors (ks.winoPack), for 8
+	// input channels, then written position by position: writing 36
+	// single values per kernel to places nxi apart (a multiple of 4 KiB,
+	// as often) would make every write miss the cache.
+	const cb, row = 8, 8*28 + 16
+	var loc [winoXi * row]float32
+	var g [9][32]float32
 	for _, t := range w.tiles {
+		r := t.n
 		for ci0 := 0; ci0 < w.cin; ci0 += cb {
 			nc := min(cb, w.cin-ci0)
 			for ci := ci0; ci < ci0+nc; ci++ {
-				for j := range t.n {
+				for j := range r {
 					co := t.c0 + j
-					var g [9]float64
 					if flip {
 						k := wt[(ci*w.cout+co)*9:][:9]
 						for a := range 9 {
-							g[a] = float64(k[8-a])
+							g[a][j] = k[8-a]
 						}
-					} else {
-						k := wt[(co*w.cin+ci)*9:][:9]
-						s := 1.0
-						if scale != nil {
-							s = float64(scale[co])
-						}
-						for a := range 9 {
-							g[a] = float64(k[a]) * s
-						}
+						continue
 					}
-					// T = G·g (6×3), then U = T·Gᵀ (6×6), G's rows
-					// being (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6,
-					// (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1).
-					var tm [6][3]float64
-					for c := range 3 {
-						g0, g1, g2 := g[c], g[3+c], g[6+c]
-						tm[0][c] = g0 * w4
-						tm[1][c] = -(g0 + g1 + g2) * w6
-						tm[2][c] = -(g0 - g1 + g2) * w6
-						tm[3][c] = g0*w24 + g1*w12 + g2*w6
-						tm[4][c] = g0*w24 - g1*w12 + g2*w6
-						tm[5][c] = g2
+					k := wt[(co*w.cin+ci)*9:][:9]
+					s := float32(1)
+					if scale != nil {
+						s = scale[co]
 					}
-					p := (ci-ci0)*t.n + j
-					for a := range 6 {
-						g0, g1, g2 := tm[a][0], tm[a][1], tm[a][2]
-						loc[a*6][p] = float32(g0 * w4)
-						loc[a*6+1][p] = float32(-(g0 + g1 + g2) * w6)
-						loc[a*6+2][p] = float32(-(g0 - g1 + g2) * w6)
-						loc[a*6+3][p] = float32(g0*w24 + g1*w12 + g2*w6)
-						loc[a*6+4][p] = float32(g0*w24 - g1*w12 + g2*w6)
-						loc[a*6+5][p] = float32(g2)
+					for a := range 9 {
+						g[a][j] = k[a] * s
 					}
 				}
+				p := (ci - ci0) * r
+				for l0 := 0; l0 < r; l0 += w.ks.winoPackLanes {
+					w.ks.winoPack(&g[0][l0], 32, &loc[p+l0], row)
+				}
 			}
-			base := t.c0*w.cin + ci0*t.n
+			base := t.c0*w.cin + ci0*r
 			for xi := range winoXi {
-				copy(dst[xi*nxi+base:][:nc*t.n], loc[xi][:nc*t.n])
+				copy(dst[xi*nxi+base:][:nc*r], loc[xi*row:][:nc*r])
 			}
 		}
 	}
