@@ -49,9 +49,10 @@ type kernelSet struct {
 	// m + ξ·mXi, at dst + i·ldDst + 16·j, for rows i < ny and columns
 	// j < nx only. t is scratch for 36 vectors.
 	winoIn func(v *float32, vXi int, src *float32, ld int, t *float32)
-	// winoPack transforms winoPackLanes kernels at once: g[a] (3·row +
-	// column) at g + a·gs, U[ξ] written at u + ξ·us.
-	winoPack      func(g *float32, gs int, u *float32, us int)
+	// winoPack selects the assembly weight transform (winoPackAsm) of
+	// AVX-512 (512) or AVX2 (256), transforming winoPackLanes kernels at
+	// once.
+	winoPack      int
 	winoPackLanes int
 	winoOut       func(dst *float32, ldDst int, m *float32, mXi int, bias float32, res *float32, ldRes int, relu int, t *float32, ny, nx int)
 }

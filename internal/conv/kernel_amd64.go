@@ -10,12 +10,12 @@ var (
 	avx512Set = kernelSet{
 		name: "avx512", fwdMax: len(fwdAVX512Kernels) - 1, fwd: fwdAVX512Kernels[:],
 		wgR: len(wgAVX512Kernels) - 1, wgQ: len(wgAVX512Kernels[1]) - 1, wg: wgAVX512Kernels[:],
-		winoIn: winoInAVX512, winoOut: winoOutAVX512, winoPack: winoPackAVX512, winoPackLanes: 16,
+		winoIn: winoInAVX512, winoOut: winoOutAVX512, winoPack: 512, winoPackLanes: 16,
 	}
 	avx2Set = kernelSet{
 		name: "avx2", fwdMax: len(fwdAVX2Kernels) - 1, fwd: fwdAVX2Kernels[:],
 		wgR: len(wgAVX2Kernels) - 1, wgQ: len(wgAVX2Kernels[1]) - 1, wg: wgAVX2Kernels[:],
-		winoIn: winoInAVX2, winoOut: winoOutAVX2, winoPack: winoPackAVX2, winoPackLanes: 8,
+		winoIn: winoInAVX2, winoOut: winoOutAVX2, winoPack: 256, winoPackLanes: 8,
 	}
 )
 
@@ -85,5 +85,16 @@ func planeBNBackwardAsm(dh, g, h *float32, rows, cols, ld int, a, b, c, mean flo
 		planeBNBackwardAVX512(dh, g, h, rows, cols, ld, a, b, c, mean, valid)
 	} else {
 		planeBNBackwardAVX2(dh, g, h, rows, cols, ld, a, b, c, mean, valid)
+	}
+}
+
+// winoPackAsm transforms a vector of kernels (see asmgen.go's winoPack):
+// g[a] at g + a·gs, U[ξ] at u + ξ·us. A direct call, not a function
+// value, so that the caller's buffers stay on its stack.
+func winoPackAsm(isa int, g *float32, gs int, u *float32, us int) {
+	if isa == 512 {
+		winoPackAVX512(g, gs, u, us)
+	} else {
+		winoPackAVX2(g, gs, u, us)
 	}
 }

@@ -14,3 +14,5 @@ func planeBNBackwardAsm(dh, g, h *float32, rows, cols, ld int, a, b, c, mean flo
 }
 func planeAffineAsm(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32, flags, valid int) {
 }
+
+func winoPackAsm(isa int, g *float32, gs int, u *float32, us int) {}

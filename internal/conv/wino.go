@@ -112,7 +112,7 @@ func (w *wino) pack(dst, wt, scale []float32, flip bool) {
 				}
 				p := (ci - ci0) * r
 				for l0 := 0; l0 < r; l0 += w.ks.winoPackLanes {
-					w.ks.winoPack(&g[0][l0], 32, &loc[p+l0], row)
+					winoPackAsm(w.ks.winoPack, &g[0][l0], 32, &loc[p+l0], row)
 				}
 			}
 			base := t.c0*w.cin + ci0*r
