@@ -278,33 +278,37 @@ func (m *ConvNet) backwardUnit(tb *trainBuffers, u *unit, ub *unitBufs, in, din 
 	g := ub.dout
 	switch u.kind {
 	case unitConv:
-		if u.relu {
-			m.reluMask(tb, u.out, g, ub.out)
-		}
 		dh := g
 		if u.b1 != nil {
+			var act []float32
+			if u.relu {
+				act = ub.out
+			}
 			dh = tb.s[0][:u.out.Len(nb)]
 			conv.ClearBorder(u.out, dh, nb)
-			m.bnBackward(tb, u.b1, u.out, dh, ub.h1, g)
+			m.bnBackward(tb, u.b1, u.out, dh, ub.h1, g, act)
+		} else if u.relu {
+			m.reluMask(tb, u.out, g, ub.out)
 		}
 		m.convBackward(tb, u.c1, in, dh, din, nil)
 	case unitBlock:
-		m.reluMask(tb, u.out, g, ub.out)
+		// The ReLU's mask is applied to g (in place) by the first batch
+		// normalisation's pass; the shortcut's and the identity read
+		// the masked g.
 		dh2 := tb.s[0][:u.out.Len(nb)]
 		conv.ClearBorder(u.out, dh2, nb)
-		m.bnBackward(tb, u.b2, u.out, dh2, ub.h2, g)
+		m.bnBackward(tb, u.b2, u.out, dh2, ub.h2, g, ub.out)
 		var dhs []float32
 		if u.cs != nil {
 			dhs = tb.s[1][:u.out.Len(nb)]
 			conv.ClearBorder(u.out, dhs, nb)
-			m.bnBackward(tb, u.bs, u.out, dhs, ub.hs, g)
+			m.bnBackward(tb, u.bs, u.out, dhs, ub.hs, g, nil)
 		}
 		da1 := tb.s[2][:u.mid.Len(nb)]
 		m.convBackward(tb, u.c2, ub.a1, dh2, da1, nil)
-		m.reluMask(tb, u.mid, da1, ub.a1)
 		dh1 := tb.s[0][:u.mid.Len(nb)]
 		conv.ClearBorder(u.mid, dh1, nb)
-		m.bnBackward(tb, u.b1, u.mid, dh1, ub.h1, da1)
+		m.bnBackward(tb, u.b1, u.mid, dh1, ub.h1, da1, ub.a1)
 		if u.cs != nil {
 			m.convBackward(tb, u.cs, in, dhs, din, nil)
 			m.convBackward(tb, u.c1, in, dh1, din, din)
@@ -407,8 +411,11 @@ func (m *ConvNet) reluMask(tb *trainBuffers, t conv.Tensor, g, act []float32) {
 // β to Grads. With xhat = (h − mean)·inv, per group of m values:
 //
 //	dh = γ·inv·(g − Σg/m − xhat·Σ(g·xhat)/m)
-func (m *ConvNet) bnBackward(tb *trainBuffers, bn *bnRef, t conv.Tensor, dh, h, g []float32) {
-	m.job = cnnJob{op: opBNBackSums, tb: tb, bn: bn, t: t, h: h, g: g, units: bn.c}
+//
+// With act not nil, g is first zeroed in place wherever act ≤ 0 (the
+// backward pass of a ReLU whose output was act).
+func (m *ConvNet) bnBackward(tb *trainBuffers, bn *bnRef, t conv.Tensor, dh, h, g, act []float32) {
+	m.job = cnnJob{op: opBNBackSums, tb: tb, bn: bn, t: t, h: h, g: g, r: act, units: bn.c}
 	m.runJob(0)
 	m.job = cnnJob{op: opBNBackApply, tb: tb, bn: bn, t: t, dst: dh, h: h, g: g, units: tb.nb * bn.c}
 	m.runJob(0)
@@ -429,7 +436,11 @@ func (m *ConvNet) bnBackSumsRange(c0, c1 int) {
 			var Sg, Sgd float64
 			for blk := grp.b0; blk < grp.b0+grp.nb; blk++ {
 				sg, sgd = [conv.Lanes]float32{}, [conv.Lanes]float32{}
-				conv.PlaneBNSums(&sg, &sgd, t, j.g, j.h, blk*t.Block()+c*t.Plane(), mean)
+				if j.r != nil {
+					conv.PlaneBNSumsMasked(&sg, &sgd, t, j.g, j.r, j.h, blk*t.Block()+c*t.Plane(), mean)
+				} else {
+					conv.PlaneBNSums(&sg, &sgd, t, j.g, j.h, blk*t.Block()+c*t.Plane(), mean)
+				}
 				for l := range tb.blockValid[blk] {
 					Sg += float64(sg[l])
 					Sgd += float64(sgd[l])

@@ -668,6 +668,49 @@ func planeBNSums(s isa) {
 	p("")
 }
 
+// planeBNSumsMask is planeBNSums after zeroing grad wherever act ≤ 0
+// (written back): the ReLU's backward pass fused with the sums.
+func planeBNSumsMask(s isa) {
+	args := "(sg, sgd, grad, act, h *float32, rows, cols, ld int, mean float32)"
+	planeHead("planeBNSumsMask"+s.name, args, 68)
+	i("MOVQ sg+0(FP), R13")
+	i("MOVQ sgd+8(FP), R14")
+	i("MOVQ grad+16(FP), SI")
+	i("MOVQ act+24(FP), DI")
+	i("MOVQ h+32(FP), R8")
+	i("VBROADCASTSS mean+64(FP), %s", s.r(2, 0))
+	i("VXORPS %s, %s, %s", s.r(5, 0), s.r(5, 0), s.r(5, 0))
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.m("R13", k), s.r(0, k))
+		i("VMOVUPS %s, %s", s.m("R14", k), s.r(1, k))
+	}
+	planeLoop(40, 48, 56, 3, func() {
+		for k := 0; k < s.parts; k++ {
+			i("VMOVUPS %s, %s", s.m("AX", k), s.r(3, k))
+			if s.parts == 1 {
+				i("VCMPPS $0x0d, (BX), Z5, K2")
+				i("VMOVAPS Z5, K2, Z3")
+			} else {
+				i("VCMPPS $0x0d, %s, %s, %s", s.m("BX", k), s.r(5, 0), s.r(6, k))
+				i("VANDNPS %s, %s, %s", s.r(3, k), s.r(6, k), s.r(3, k))
+			}
+			i("VMOVUPS %s, %s", s.r(3, k), s.m("AX", k))
+			i("VADDPS %s, %s, %s", s.r(3, k), s.r(0, k), s.r(0, k))
+			i("VMOVUPS %s, %s", s.m("R10", k), s.r(4, k))
+			i("VSUBPS %s, %s, %s", s.r(2, 0), s.r(4, k), s.r(4, k))
+			i("VMULPS %s, %s, %s", s.r(4, k), s.r(3, k), s.r(4, k))
+			i("VADDPS %s, %s, %s", s.r(4, k), s.r(1, k), s.r(1, k))
+		}
+	})
+	for k := 0; k < s.parts; k++ {
+		i("VMOVUPS %s, %s", s.r(0, k), s.m("R13", k))
+		i("VMOVUPS %s, %s", s.r(1, k), s.m("R14", k))
+	}
+	i("VZEROUPPER")
+	i("RET")
+	p("")
+}
+
 func planeBNBackward(s isa) {
 	planeHead("planeBNBackward"+s.name, planeBackArgs, 72)
 	i("MOVQ dh+0(FP), SI")
@@ -704,6 +747,7 @@ func planeKernels() {
 		planeAffine(s)
 		planeReLUMask(s)
 		planeBNSums(s)
+		planeBNSumsMask(s)
 		planeBNBackward(s)
 	}
 	// lanemask: 16 lanes of ones then 16 of zeros; the mask of the lanes

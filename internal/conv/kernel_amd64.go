@@ -80,6 +80,14 @@ func planeBNSumsAsm(sg, sgd, g, h *float32, rows, cols, ld int, mean float32) {
 	}
 }
 
+func planeBNSumsMaskAsm(sg, sgd, g, act, h *float32, rows, cols, ld int, mean float32) {
+	if planeAVX512 {
+		planeBNSumsMaskAVX512(sg, sgd, g, act, h, rows, cols, ld, mean)
+	} else {
+		planeBNSumsMaskAVX2(sg, sgd, g, act, h, rows, cols, ld, mean)
+	}
+}
+
 func planeBNBackwardAsm(dh, g, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int) {
 	if planeAVX512 {
 		planeBNBackwardAVX512(dh, g, h, rows, cols, ld, a, b, c, mean, valid)

@@ -16,3 +16,5 @@ func planeAffineAsm(dst, x, r *float32, rows, cols, ld int, a, b, ra, rb float32
 }
 
 func winoPackAsm(isa int, g *float32, gs int, u *float32, us int) {}
+
+func planeBNSumsMaskAsm(sg, sgd, g, act, h *float32, rows, cols, ld int, mean float32) {}

@@ -11528,6 +11528,50 @@ col:
 	VZEROUPPER
 	RET
 
+// func planeBNSumsMaskAVX512(sg, sgd, grad, act, h *float32, rows, cols, ld int, mean float32)
+TEXT ·planeBNSumsMaskAVX512(SB), NOSPLIT, $0-68
+	MOVQ sg+0(FP), R13
+	MOVQ sgd+8(FP), R14
+	MOVQ grad+16(FP), SI
+	MOVQ act+24(FP), DI
+	MOVQ h+32(FP), R8
+	VBROADCASTSS mean+64(FP), Z2
+	VXORPS Z5, Z5, Z5
+	VMOVUPS (R13), Z0
+	VMOVUPS (R14), Z1
+	MOVQ rows+40(FP), CX
+	MOVQ ld+56(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+48(FP), R12
+col:
+	VMOVUPS (AX), Z3
+	VCMPPS $0x0d, (BX), Z5, K2
+	VMOVAPS Z5, K2, Z3
+	VMOVUPS Z3, (AX)
+	VADDPS Z3, Z0, Z0
+	VMOVUPS (R10), Z4
+	VSUBPS Z2, Z4, Z4
+	VMULPS Z4, Z3, Z4
+	VADDPS Z4, Z1, Z1
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
+	DECQ CX
+	JNZ row
+	VMOVUPS Z0, (R13)
+	VMOVUPS Z1, (R14)
+	VZEROUPPER
+	RET
+
 // func planeBNBackwardAVX512(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
 TEXT ·planeBNBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ dh+0(FP), SI
@@ -11922,6 +11966,63 @@ col:
 	JNZ col
 	ADDQ DX, SI
 	ADDQ DX, DI
+	DECQ CX
+	JNZ row
+	VMOVUPS Y0, (R13)
+	VMOVUPS Y1, (R14)
+	VMOVUPS Y8, 32(R13)
+	VMOVUPS Y9, 32(R14)
+	VZEROUPPER
+	RET
+
+// func planeBNSumsMaskAVX2(sg, sgd, grad, act, h *float32, rows, cols, ld int, mean float32)
+TEXT ·planeBNSumsMaskAVX2(SB), NOSPLIT, $0-68
+	MOVQ sg+0(FP), R13
+	MOVQ sgd+8(FP), R14
+	MOVQ grad+16(FP), SI
+	MOVQ act+24(FP), DI
+	MOVQ h+32(FP), R8
+	VBROADCASTSS mean+64(FP), Y2
+	VXORPS Y5, Y5, Y5
+	VMOVUPS (R13), Y0
+	VMOVUPS (R14), Y1
+	VMOVUPS 32(R13), Y8
+	VMOVUPS 32(R14), Y9
+	MOVQ rows+40(FP), CX
+	MOVQ ld+56(FP), DX
+	SHLQ $2, DX
+row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, R10
+	MOVQ cols+48(FP), R12
+col:
+	VMOVUPS (AX), Y3
+	VCMPPS $0x0d, (BX), Y5, Y6
+	VANDNPS Y3, Y6, Y3
+	VMOVUPS Y3, (AX)
+	VADDPS Y3, Y0, Y0
+	VMOVUPS (R10), Y4
+	VSUBPS Y2, Y4, Y4
+	VMULPS Y4, Y3, Y4
+	VADDPS Y4, Y1, Y1
+	VMOVUPS 32(AX), Y11
+	VCMPPS $0x0d, 32(BX), Y5, Y14
+	VANDNPS Y11, Y14, Y11
+	VMOVUPS Y11, 32(AX)
+	VADDPS Y11, Y8, Y8
+	VMOVUPS 32(R10), Y12
+	VSUBPS Y2, Y12, Y12
+	VMULPS Y12, Y11, Y12
+	VADDPS Y12, Y9, Y9
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	DECQ R12
+	JNZ col
+	ADDQ DX, SI
+	ADDQ DX, DI
+	ADDQ DX, R8
 	DECQ CX
 	JNZ row
 	VMOVUPS Y0, (R13)

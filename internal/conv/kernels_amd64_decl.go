@@ -233,6 +233,9 @@ func planeReLUMaskAVX512(grad, act *float32, rows, cols, ld int)
 func planeBNSumsAVX512(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)
 
 //go:noescape
+func planeBNSumsMaskAVX512(sg, sgd, grad, act, h *float32, rows, cols, ld int, mean float32)
+
+//go:noescape
 func planeBNBackwardAVX512(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
 
 //go:noescape
@@ -249,6 +252,9 @@ func planeReLUMaskAVX2(grad, act *float32, rows, cols, ld int)
 
 //go:noescape
 func planeBNSumsAVX2(sg, sgd, grad, h *float32, rows, cols, ld int, mean float32)
+
+//go:noescape
+func planeBNSumsMaskAVX2(sg, sgd, grad, act, h *float32, rows, cols, ld int, mean float32)
 
 //go:noescape
 func planeBNBackwardAVX2(dh, grad, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)

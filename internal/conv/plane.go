@@ -232,6 +232,20 @@ func PlaneBNSums(sg, sgd *[Lanes]float32, t Tensor, g, h []float32, off int, mea
 	planeBNSumsGo(sg, sgd, t, g, h, off, mean)
 }
 
+// PlaneBNSumsMasked is PlaneReLUMask(t, g, act, off) followed by
+// PlaneBNSums, in one pass.
+func PlaneBNSumsMasked(sg, sgd *[Lanes]float32, t Tensor, g, act, h []float32, off int, mean float32) {
+	if planeAsm {
+		o := interior(t, g, off)
+		interior(t, act, off)
+		interior(t, h, off)
+		planeBNSumsMaskAsm(&sg[0], &sgd[0], &g[o], &act[o], &h[o], t.H, t.W, t.Wp()*Lanes, mean)
+		return
+	}
+	planeReLUMaskGo(t, g, act, off)
+	planeBNSumsGo(sg, sgd, t, g, h, off, mean)
+}
+
 // PlaneBNBackward writes dh = A·g + (B·(h − mean) + C) over the plane at
 // off; lanes at or beyond valid get 0.
 func PlaneBNBackward(t Tensor, dh, g, h []float32, off int, a, b, c, mean float32, valid int) {

@@ -22,13 +22,14 @@ func TestPlaneKernelsBitIdentical(t *testing.T) {
 		mask   func(g, act *float32, rows, cols, ld int)
 		bnSums func(sg, sgd, g, h *float32, rows, cols, ld int, mean float32)
 		bnBack func(dh, g, h *float32, rows, cols, ld int, a, b, c, mean float32, valid int)
+		sumsM  func(sg, sgd, g, act, h *float32, rows, cols, ld int, mean float32)
 	}
 	sets := map[string]*planeKernels{}
 	if cpu.X86.HasAVX512F {
-		sets["avx512"] = &planeKernels{planeSumAVX512, planeSqDevAVX512, planeAffineAVX512, planeReLUMaskAVX512, planeBNSumsAVX512, planeBNBackwardAVX512}
+		sets["avx512"] = &planeKernels{planeSumAVX512, planeSqDevAVX512, planeAffineAVX512, planeReLUMaskAVX512, planeBNSumsAVX512, planeBNBackwardAVX512, planeBNSumsMaskAVX512}
 	}
 	if cpu.X86.HasAVX2 {
-		sets["avx2"] = &planeKernels{planeSumAVX2, planeSqDevAVX2, planeAffineAVX2, planeReLUMaskAVX2, planeBNSumsAVX2, planeBNBackwardAVX2}
+		sets["avx2"] = &planeKernels{planeSumAVX2, planeSqDevAVX2, planeAffineAVX2, planeReLUMaskAVX2, planeBNSumsAVX2, planeBNBackwardAVX2, planeBNSumsMaskAVX2}
 	}
 	if len(sets) == 0 {
 		t.Skip("no AVX2 on this CPU: the Go loops run")
@@ -75,6 +76,14 @@ func TestPlaneKernelsBitIdentical(t *testing.T) {
 			planeBNSumsGo(&s2, &s4, tn, x, h, off, -0.2)
 			same("bnsums g", s1[:], s2[:])
 			same("bnsums gd", s3[:], s4[:])
+			gm1 := buf()
+			gm2 := append([]float32(nil), gm1...)
+			pk.sumsM(&s1[0], &s3[0], &gm1[o], &x[o], &h[o], tn.H, tn.W, ld, 0.1)
+			planeReLUMaskGo(tn, gm2, x, off)
+			planeBNSumsGo(&s2, &s4, tn, gm2, h, off, 0.1)
+			same("masked sums g", s1[:], s2[:])
+			same("masked sums gd", s3[:], s4[:])
+			same("masked gradient", gm1, gm2)
 			for _, valid := range []int{0, 1, 7, 8, 9, 16} {
 				for flags := range 8 {
 					if flags&4 != 0 && flags&2 == 0 {
