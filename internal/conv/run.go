@@ -235,14 +235,15 @@ func (j *job) backwardWeights(u0, u1 int) {
 	l := j.l
 	nq := len(l.wgQT)
 	steps := l.Out.H * l.Out.W
+	outBlock, outPlane, inBlock := l.Out.Block(), l.Out.Plane(), l.In.Block()
+	wg, offs, fwdOffs := l.ks.wg, &l.wgSteps[0], l.fwdOffs
 	for b0 := 0; b0 < j.nb; b0 += l.wgChunk {
 		nb := min(l.wgChunk, j.nb-b0)
+		dy, x := j.out[b0*outBlock:], &j.in[b0*inBlock]
 		for u := u0; u < u1; u++ {
 			rt, qt := l.wgRT[u/nq], l.wgQT[u%nq]
-			l.ks.wg[rt.n][qt.n](steps, &l.wgSteps[0], nb,
-				&j.out[b0*l.Out.Block()+rt.c0*l.Out.Plane()], l.Out.Block(), l.Out.Plane(),
-				&j.in[b0*l.In.Block()], l.In.Block(), &l.fwdOffs[qt.c0],
-				&j.dw[rt.c0*l.kdim+qt.c0], l.kdim)
+			wg[rt.n][qt.n](steps, offs, nb, &dy[rt.c0*outPlane], outBlock, outPlane,
+				x, inBlock, &fwdOffs[qt.c0], &j.dw[rt.c0*l.kdim+qt.c0], l.kdim)
 		}
 	}
 }
