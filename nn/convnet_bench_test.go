@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cleval/cleval/internal/conv"
 )
 
 // benchResNet returns resnet18r nf 20 on 1×28×28 (the workload of the
@@ -74,22 +76,45 @@ func BenchmarkResNetTrainStep(b *testing.B) {
 	}
 }
 
-// BenchmarkResNetInfer is an evaluation forward of 200 rows (Infer).
+// BenchmarkResNetInfer is an evaluation forward of 200 rows (Infer) with
+// unchanged arenas, as the tasks of one evaluation point; t1refold
+// alternates between two parameter arenas, so that every call folds the
+// batch normalisations and packs the weights again (the first task of an
+// evaluation point).
 func BenchmarkResNetInfer(b *testing.B) {
-	for _, th := range []int{1, 2} {
-		b.Run(fmt.Sprintf("t%d", th), func(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		th     int
+		refold bool
+	}{{"t1", 1, false}, {"t2", 2, false}, {"t1refold", 1, true}} {
+		b.Run(tc.name, func(b *testing.B) {
 			const n = 200
-			m, x, _ := benchResNet(b, th, n)
+			m, x, _ := benchResNet(b, tc.th, n)
 			defer m.Compute().Close()
 			ws := m.NewWorkspace(n)
+			other := append([]float32(nil), m.Params()...)
+			other[0] += 1e-3
+			arenas := [2][]float32{m.Params(), other}
 			m.Infer(m.Params(), m.State(), ws, x, n)
 			b.ReportAllocs()
 			c0 := cpuTime()
+			i := 0
 			for b.Loop() {
-				m.Infer(m.Params(), m.State(), ws, x, n)
+				p := arenas[0]
+				if tc.refold {
+					p = arenas[i%2]
+					i++
+				}
+				m.Infer(p, m.State(), ws, x, n)
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
 			b.ReportMetric((cpuTime()-c0).Seconds()*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
+}
+
+// TestConvKernelName logs the convolution kernels in use (compare.sh
+// reports them).
+func TestConvKernelName(t *testing.T) {
+	t.Logf("kernel=%s", conv.KernelName())
 }
