@@ -25,15 +25,6 @@ const winoXi = 36 // positions of a transformed tile
 // faster).
 const winoChunkBytes = 384 << 10
 
-// The entries of G, in float32 (multiplications by reciprocals:
-// divisions would cost most of the packing time).
-const (
-	w4  = 1.0 / 4
-	w6  = 1.0 / 6
-	w12 = 1.0 / 12
-	w24 = 1.0 / 24
-)
-
 // wino is the Winograd plan of a 3×3, stride-1, pad-1 convolution of cin
 // channels of in into cout channels of out (same size; the backward data
 // pass of such a layer is one too).
