@@ -2,7 +2,7 @@
 # compare.sh runs BenchmarkLayers (every conv shape of the reduced
 # ResNet-18, nf 20, 1×28×28; forward, data gradient and weight gradient;
 # batches 32 and 200; 1 and 2 threads) in the native build (the direct
-# kernels, and im2col + cleval's GEMM) and in the openblas build (im2col
+# and Winograd kernels, and im2col + cleval's GEMM) and in the openblas build (im2col
 # + OpenBLAS, and OpenBLAS's GEMM alone), alternating the two builds
 # round by round, and prints the table of median GFLOPS (cmd/convtable).
 #
@@ -22,7 +22,7 @@ trap 'rm -rf "$out"' EXIT
 go test -c -o "$out/native.test" .
 go test -tags openblas -c -o "$out/openblas.test" .
 for ((r = 1; r <= rounds; r++)); do
-	"$out/native.test" -test.run '^$' -test.bench "BenchmarkLayers/$filter/impl=(direct|im2col)\$" \
+	"$out/native.test" -test.run '^$' -test.bench "BenchmarkLayers/$filter/impl=(direct|winograd|im2col)\$" \
 		-test.benchtime "$benchtime" -test.count 1 >>"$out/native.txt"
 	"$out/openblas.test" -test.run '^$' -test.bench "BenchmarkLayers/$filter/impl=(im2col|gemm)\$" \
 		-test.benchtime "$benchtime" -test.count 1 >>"$out/openblas.txt"

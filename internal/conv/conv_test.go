@@ -40,7 +40,7 @@ var edgeShapes = []shape{
 	{n: 20, cin: 40, cout: 37, k: 3, stride: 1, pad: 1, h: 4, w: 4, inPad: 1, outPad: 1},
 	{n: 16, cin: 31, cout: 61, k: 3, stride: 2, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1},
 	{n: 5, cin: 3, cout: 4, k: 3, stride: 1, pad: 1, h: 9, w: 5, inPad: 2, outPad: 2},
-	{n: 18, cin: 29, cout: 30, k: 3, stride: 1, pad: 1, h: 14, w: 14, inPad: 1, outPad: 1},
+	{n: 2, cin: 29, cout: 30, k: 3, stride: 1, pad: 1, h: 14, w: 14, inPad: 1, outPad: 1},
 	{n: 17, cin: 5, cout: 6, k: 3, stride: 1, pad: 1, h: 14, w: 14, inPad: 1, outPad: 1, extra: 2},
 	{n: 3, cin: 7, cout: 9, k: 3, stride: 1, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1, extra: 1},
 	{n: 3, cin: 7, cout: 9, k: 3, stride: 2, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1, extra: 1},

@@ -1,8 +1,9 @@
 // Command convtable reads the outputs of BenchmarkLayers from a native
 // build and from an openblas build (see compare.sh) and prints, per conv
 // shape, product, batch and thread count, the median GFLOPS of the
-// direct kernels, of im2col + cleval's GEMM, of im2col + OpenBLAS and of
-// OpenBLAS's GEMM alone, and the ratio direct ÷ (im2col + OpenBLAS).
+// direct kernels, of the Winograd passes (where they apply), of im2col +
+// cleval's GEMM, of im2col + OpenBLAS and of OpenBLAS's GEMM alone, and
+// the ratio of the best of cleval's kernels to im2col + OpenBLAS.
 //
 // usage: convtable [-metric GFLOPS|cpu-GFLOPS] native.txt openblas.txt
 package main
@@ -84,20 +85,25 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("median %s over %d rounds\n", *metric, len(nat[keys[0]]["direct"]))
-	fmt.Printf("%-22s %-12s %5s %3s %8s %8s %8s %8s %7s\n", "shape", "product", "batch", "thr", "direct", "i2c+gemm", "i2c+oblas", "oblas", "ratio")
+	fmt.Printf("%-20s %-11s %5s %3s %7s %7s %8s %9s %7s %6s\n", "shape", "product", "batch", "thr", "direct", "winogr", "i2c+gemm", "i2c+oblas", "oblas", "ratio")
 	for _, k := range keys {
 		p := strings.Split(k, "/")
 		if len(p) != 4 {
 			continue
 		}
 		d := median(nat[k]["direct"])
+		wg := median(nat[k]["winograd"])
 		ic := median(nat[k]["im2col"])
 		io := median(ob[k]["im2col"])
 		og := median(ob[k]["gemm"])
 		ratio := 0.0
 		if io > 0 {
-			ratio = d / io
+			ratio = max(d, wg) / io
 		}
-		fmt.Printf("%-22s %-12s %5s %3s %8.1f %8.1f %8.1f %8.1f %6.2fx\n", p[0], p[1], strings.TrimPrefix(p[2], "n"), strings.TrimPrefix(p[3], "t"), d, ic, io, og, ratio)
+		w := "      -"
+		if wg > 0 {
+			w = fmt.Sprintf("%7.1f", wg)
+		}
+		fmt.Printf("%-20s %-11s %5s %3s %7.1f %s %8.1f %9.1f %7.1f %5.2fx\n", p[0], p[1], strings.TrimPrefix(p[2], "n"), strings.TrimPrefix(p[3], "t"), d, w, ic, io, og, ratio)
 	}
 }
