@@ -47,6 +47,8 @@ func TestConvNetRefusesInputs(t *testing.T) {
 		{Spec{Arch: "resnet18r", Input: Shape{C: 3, H: 24, W: 32}, Classes: 10}, "does not fit input 3×24×32"},
 		{Spec{Arch: "resnet18r", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, NF: -1}, "nf -1"},
 		{Spec{Arch: "cnn", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, NF: 3}, "no nf"},
+		{Spec{Arch: "mlp", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, NF: 3}, "no nf"},
+		{Spec{Arch: "resnet18r", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, Hidden: []int{5}}, "no hidden"},
 	} {
 		_, err := New(tc.spec, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -499,6 +501,14 @@ func TestConvNetEvaluationArenas(t *testing.T) {
 		if !slices.Equal(a.got, a.want) {
 			t.Errorf("evaluation changed the %s", a.name)
 		}
+	}
+	// An empty batch: empty logits, no statistics updated.
+	st := append([]float32(nil), m.State()...)
+	if got := m.Forward(ws, x, 0); len(got) != 0 || !slices.Equal(m.State(), st) {
+		t.Errorf("empty training pass: %d logits, state changed: %v", len(got), !slices.Equal(m.State(), st))
+	}
+	if got := m.Infer(m.Params(), m.State(), ws, x, 0); len(got) != 0 {
+		t.Errorf("empty evaluation: %d logits", len(got))
 	}
 	// Backward needs a training pass.
 	func() {

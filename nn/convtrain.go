@@ -148,6 +148,11 @@ func (m *ConvNet) Forward(ws *Workspace, x []float32, n int) []float32 {
 	if len(x) < n*m.InputDim() {
 		panic("nn: Forward: short input")
 	}
+	if n == 0 {
+		// Nothing to normalise: no statistics, no update.
+		ws.n, b.noBackward = 0, true
+		return b.logits[:0]
+	}
 	tb := m.layout(ws, n)
 	ws.n, b.noBackward = n, false
 	for _, cr := range m.convs {

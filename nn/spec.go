@@ -103,6 +103,9 @@ func init() {
 		Name:    "mlp",
 		Summary: "multilayer perceptron: the input flattened, hidden layers with ReLU, a linear head",
 		New: func(spec Spec, c *Compute) (Model, error) {
+			if spec.NF != 0 {
+				return nil, fmt.Errorf("nn: model mlp takes no nf (got %d)", spec.NF)
+			}
 			sizes := append([]int{spec.Input.Dim()}, spec.Hidden...)
 			m, err := NewMLP(append(sizes, spec.Classes), c)
 			if err != nil {
