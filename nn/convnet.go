@@ -350,9 +350,10 @@ type evalBlock struct {
 }
 
 // NewWorkspace implements Model. The buffers of training passes are
-// allocated by the first Forward, so that a workspace used only for
-// evaluation holds the packed weights and one block's activations per
-// thread.
+// allocated by the first Forward, for the blocks of 16 rows its groups
+// need (and again, larger, by a pass that needs more), so that a
+// workspace used only for evaluation holds the packed weights and one
+// block's activations per thread.
 func (m *ConvNet) NewWorkspace(capacity int) *Workspace {
 	b := &cnnBuffers{net: m}
 	b.logits = make([]float32, capacity*m.spec.Classes)

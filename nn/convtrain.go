@@ -62,7 +62,10 @@ func (m *ConvNet) layout(ws *Workspace, n int) *trainBuffers {
 		panic(fmt.Sprintf("nn: groups of %d rows in all for a pass of %d rows", sum, n))
 	}
 	if b.tr == nil || b.tr.nbCap < nb {
-		b.tr = m.newTrainBuffers(max(nb, conv.Blocks(ws.capacity)+1), b.tr)
+		// Sized for the blocks of this pass (groups start blocks, so a
+		// pass may need more than Cap/16): a pass that needs more
+		// allocates once.
+		b.tr = m.newTrainBuffers(nb, b.tr)
 	}
 	tb := b.tr
 	tb.nb = nb
