@@ -16,8 +16,10 @@ type trainBuffers struct {
 	x     []float32
 	u     []unitBufs
 	s     [3][]float32 // gradient scratch, the largest unit's size
-	fwd   []float32    // packed forward weights
-	bwd   []float32    // packed backward weights
+	// Packed weights: those of the forward passes during Forward, those
+	// of the data gradients during Backward (one buffer: a pass needs
+	// only its own).
+	fwd, bwd []float32
 
 	// Layout of the last pass: groups of rows, each starting a block.
 	nb         int
@@ -133,8 +135,8 @@ func (m *ConvNet) newTrainBuffers(nb int, old *trainBuffers) *trainBuffers {
 	for i := range tb.s {
 		tb.s[i] = make([]float32, size)
 	}
-	tb.fwd = make([]float32, m.packLen)
-	tb.bwd = make([]float32, m.bwdLen)
+	packed := make([]float32, max(m.packLen, m.bwdLen))
+	tb.fwd, tb.bwd = packed[:m.packLen], packed[:m.bwdLen]
 	n := len(m.bns)
 	tb.mean, tb.inv, tb.a, tb.b = make([][]float32, n), make([][]float32, n), make([][]float32, n), make([][]float32, n)
 	if old != nil {
