@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cleval/cleval/internal/conv"
 )
 
 func TestResNet18rParameterCount(t *testing.T) {
@@ -97,7 +99,10 @@ func reluPattern(p []uint64, m *ConvNet, ws *Workspace) []uint64 {
 			add(ub.out[:u.out.Len(tb.nb)])
 		}
 		if u.kind == unitBlock {
-			add(ub.a1[:u.mid.Len(tb.nb)])
+			a1 := tb.act1[:u.mid.Len(tb.nb)]
+			conv.ClearBorder(u.mid, a1, tb.nb)
+			m.bnApply(tb, u.b1, u.mid, a1, ub.h1, nil, nil, true)
+			add(a1)
 		}
 	}
 	return append(p, w)

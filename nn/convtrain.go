@@ -16,6 +16,7 @@ type trainBuffers struct {
 	x     []float32
 	u     []unitBufs
 	s     [3][]float32 // gradient scratch, the largest unit's size
+	act1  []float32    // a block's a1, the largest unit's size
 	// Packed weights: those of the forward passes during Forward, those
 	// of the data gradients during Backward (one buffer: a pass needs
 	// only its own).
@@ -37,11 +38,12 @@ type trainBuffers struct {
 type rowGroup struct{ r0, n, b0, nb int }
 
 // unitBufs are a unit's activations: h1 the first convolution's output,
-// a1 its normalised and rectified form (blocks), h2 and hs the second
-// and the shortcut convolutions' outputs (blocks), out the unit's output
-// and dout the gradient with respect to it.
+// h2 and hs the second and the shortcut convolutions' outputs (blocks),
+// out the unit's output and dout the gradient with respect to it. A
+// block's a1 = ReLU(BN(h1)) is not kept: it is made again, in the
+// trainBuffers' act1, when the backward pass needs it.
 type unitBufs struct {
-	h1, a1, h2, hs, out, dout []float32
+	h1, h2, hs, out, dout []float32
 }
 
 // layout computes the groups of the pass of n rows.
@@ -123,7 +125,6 @@ func (m *ConvNet) newTrainBuffers(nb int, old *trainBuffers) *trainBuffers {
 			}
 		case unitBlock:
 			ub.h1 = make([]float32, u.mid.Len(nb))
-			ub.a1 = make([]float32, u.mid.Len(nb))
 			ub.h2 = make([]float32, u.out.Len(nb))
 			if u.cs != nil {
 				ub.hs = make([]float32, u.out.Len(nb))
@@ -135,6 +136,7 @@ func (m *ConvNet) newTrainBuffers(nb int, old *trainBuffers) *trainBuffers {
 	for i := range tb.s {
 		tb.s[i] = make([]float32, size)
 	}
+	tb.act1 = make([]float32, size)
 	packed := make([]float32, max(m.packLen, m.bwdLen))
 	tb.fwd, tb.bwd = packed[:m.packLen], packed[:m.bwdLen]
 	n := len(m.bns)
@@ -209,8 +211,10 @@ func (m *ConvNet) forwardUnit(tb *trainBuffers, u *unit, ub *unitBufs, in []floa
 	case unitBlock:
 		m.convForward(tb, u.c1, in, ub.h1, nil, false)
 		m.bnStats(tb, u.b1, u.mid, ub.h1)
-		m.bnApply(tb, u.b1, u.mid, ub.a1, ub.h1, nil, nil, true)
-		m.convForward(tb, u.c2, ub.a1, ub.h2, nil, false)
+		a1 := tb.act1[:u.mid.Len(tb.nb)]
+		conv.ClearBorder(u.mid, a1, tb.nb) // the buffer held other geometries
+		m.bnApply(tb, u.b1, u.mid, a1, ub.h1, nil, nil, true)
+		m.convForward(tb, u.c2, a1, ub.h2, nil, false)
 		m.bnStats(tb, u.b2, u.out, ub.h2)
 		if u.cs != nil {
 			m.convForward(tb, u.cs, in, ub.hs, nil, false)
@@ -314,11 +318,15 @@ func (m *ConvNet) backwardUnit(tb *trainBuffers, u *unit, ub *unitBufs, in, din 
 			conv.ClearBorder(u.out, dhs, nb)
 			m.bnBackward(tb, u.bs, u.out, dhs, ub.hs, g, nil)
 		}
+		// a1 again, from h1 and the statistics of the forward pass.
+		a1 := tb.act1[:u.mid.Len(nb)]
+		conv.ClearBorder(u.mid, a1, nb)
+		m.bnApply(tb, u.b1, u.mid, a1, ub.h1, nil, nil, true)
 		da1 := tb.s[2][:u.mid.Len(nb)]
-		m.convBackward(tb, u.c2, ub.a1, dh2, da1, nil)
+		m.convBackward(tb, u.c2, a1, dh2, da1, nil)
 		dh1 := tb.s[0][:u.mid.Len(nb)]
 		conv.ClearBorder(u.mid, dh1, nb)
-		m.bnBackward(tb, u.b1, u.mid, dh1, ub.h1, da1, ub.a1)
+		m.bnBackward(tb, u.b1, u.mid, dh1, ub.h1, da1, a1)
 		if u.cs != nil {
 			m.convBackward(tb, u.cs, in, dhs, din, nil)
 			m.convBackward(tb, u.c1, in, dh1, din, din)
