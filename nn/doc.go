@@ -17,6 +17,16 @@
 // anchor) are evaluated with their own parameters and statistics without
 // being copied into the model.
 //
+// Architectures: "mlp" (MLP), and the convolutional "resnet18r" (the
+// reduced ResNet-18 of continual learning, width Spec.NF, default 20) and
+// "cnn" (three convolutions, for fast tests and quick experiments), both
+// ConvNets. A ConvNet's convolutions run on internal/conv's direct
+// kernels with the samples of a batch in the vector lanes; its batch
+// normalisations compute statistics per group of rows in training
+// passes (Workspace.SetGroups, as when new and replayed samples are
+// forwarded separately) and are folded into the convolutions in
+// evaluation passes. Its running statistics live in State.
+//
 // Activations live in a Workspace sized once for the largest batch, so a
 // training step or an evaluation allocates nothing. What some strategies
 // need beyond the Model interface is a small interface of its own, found

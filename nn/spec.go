@@ -35,6 +35,11 @@ type Spec struct {
 	Classes int
 	// Hidden are the hidden-layer sizes of an MLP.
 	Hidden []int
+	// NF is the width of the reduced ResNet-18 ("resnet18r"): the
+	// channels of its first stage (the others have 2·NF, 4·NF, 8·NF).
+	// Zero means the default, 20; the model's Spec reports the value
+	// used.
+	NF int `json:"nf,omitempty"`
 }
 
 // Arch is a registered architecture.
@@ -98,6 +103,9 @@ func init() {
 		Name:    "mlp",
 		Summary: "multilayer perceptron: the input flattened, hidden layers with ReLU, a linear head",
 		New: func(spec Spec, c *Compute) (Model, error) {
+			if spec.NF != 0 {
+				return nil, fmt.Errorf("nn: model mlp takes no nf (got %d)", spec.NF)
+			}
 			sizes := append([]int{spec.Input.Dim()}, spec.Hidden...)
 			m, err := NewMLP(append(sizes, spec.Classes), c)
 			if err != nil {

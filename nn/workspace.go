@@ -8,6 +8,7 @@ type Workspace struct {
 	n        int
 	groups   []int
 	mlp      *mlpBuffers
+	cnn      *cnnBuffers
 }
 
 // Cap returns the largest batch the workspace holds.
@@ -35,6 +36,9 @@ func (ws *Workspace) Logits() []float32 {
 		a := ws.mlp.acts[len(ws.mlp.acts)-1]
 		return a[:ws.n*len(a)/ws.capacity]
 	}
+	if ws.cnn != nil {
+		return ws.cnn.logits[:ws.n*ws.cnn.net.OutputDim()]
+	}
 	panic("nn: Logits of an unused workspace")
 }
 
@@ -43,6 +47,9 @@ func (ws *Workspace) Logits() []float32 {
 func (ws *Workspace) LogitGrad() []float32 {
 	if ws.mlp != nil {
 		return ws.mlp.logitGrad()
+	}
+	if ws.cnn != nil {
+		return ws.cnn.logitGrad()
 	}
 	panic("nn: LogitGrad of an unused workspace")
 }
