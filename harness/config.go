@@ -300,13 +300,10 @@ func (c *Config) Resolve() (strategies.Strategy, error) {
 	}
 	c.StrategyParams = r.Params
 	if c.ModelName() == "resnet18r" && c.NF == 0 {
-		c.NF = DefaultNF
+		c.NF = nn.DefaultNF
 	}
 	return r.Strategy, nil
 }
-
-// DefaultNF is resnet18r's width when Config.NF is 0.
-const DefaultNF = 20
 
 // Batch-norm modes (Config.BatchNorm).
 const (
@@ -365,7 +362,7 @@ func (c *Config) validateModel() error {
 
 // ModelSpec returns the model the configuration trains on stream s.
 func (c *Config) ModelSpec(s *streams.Stream) nn.Spec {
-	return nn.Spec{Arch: c.ModelName(), Input: nn.Shape(s.Shape()), Classes: s.NumClasses, Hidden: c.Hidden}
+	return nn.Spec{Arch: c.ModelName(), Input: nn.Shape(s.Shape()), Classes: s.NumClasses, Hidden: c.Hidden, NF: c.NF}
 }
 
 // Key identifies a resolved configuration and its seed together with the
