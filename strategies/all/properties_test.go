@@ -20,3 +20,18 @@ func TestProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertiesOnCNN runs the property checks with the small cnn (batch
+// normalisation, a model state) for the strategies that keep snapshots,
+// variants or reference passes.
+func TestPropertiesOnCNN(t *testing.T) {
+	for _, name := range []string{"naive", "er", "ema-er", "agem", "gem", "lwf", "si", "mask-finite-er", "cumulative", "joint"} {
+		for _, c := range cases {
+			if c.name == name {
+				t.Run(name, func(t *testing.T) {
+					strategytest.Check(t, c.strategy, c.params, strategytest.Options{Experiences: 3, Classes: 6, Dim: 36, Arch: "cnn"})
+				})
+			}
+		}
+	}
+}

@@ -127,3 +127,37 @@ func TestEMAConfigValidate(t *testing.T) {
 func BenchmarkStepEMA(b *testing.B) {
 	strategytest.BenchSteps(b, "ema", `{"base":"er","base_params":{"mem_size":100},"decays":[0.99,0.999]}`, strategytest.Options{})
 }
+
+// TestEMAModelState: on a model with batch normalisation, an EMA model's
+// statistics are the EMA of the live model's running statistics with the
+// same decay (state average), or the live statistics themselves (live).
+func TestEMAModelState(t *testing.T) {
+	o := strategytest.Options{Classes: 4, Experiences: 2, PerClass: 16, BatchSize: 8, Dim: 36, Arch: "cnn"}
+	s := strategytest.Stream(o)
+	for _, mode := range []string{"average", "live"} {
+		ctx := strategytest.Context(s, o)
+		if len(ctx.Model.State()) == 0 {
+			t.Fatal("cnn has no state")
+		}
+		e := strategytest.New(t, "ema", `{"decays":[0.8],"warmup_decay":1,"state":"`+mode+`"}`)
+		d := strategytest.NewDriver(t, ctx, e)
+		want := slices.Clone(ctx.Model.State())
+		l := d.Start(t, 1)
+		for range 4 {
+			d.Step(t, l)
+			for i, v := range ctx.Model.State() {
+				want[i] = float32(0.8)*want[i] + float32(1-0.8)*v
+			}
+		}
+		got := e.(strategies.VariantProvider).Variants()[0].State
+		for i := range got {
+			w := want[i]
+			if mode == "live" {
+				w = ctx.Model.State()[i]
+			}
+			if got[i] != w {
+				t.Fatalf("%s: state %d: %v, want %v", mode, i, got[i], w)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ package strategytest
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -23,8 +24,13 @@ type Options struct {
 	Classes, Experiences, Dim, PerClass int
 	// Scenario of the split; "" is class-incremental.
 	Scenario streams.Scenario
-	// Hidden layer sizes; nil means [16].
+	// Hidden layer sizes of the MLP; nil means [16].
 	Hidden []int
+	// Arch, when not empty, is the architecture to train instead of an
+	// MLP (e.g. "cnn", whose batch normalisation gives the model a state);
+	// the samples are then images of Dim = H·W values (1×H×W, H = W when
+	// Dim is a square, else 1×1×Dim).
+	Arch string
 	// BatchSize; 0 means 16.
 	BatchSize int
 	// LR of plain SGD with momentum 0.9; 0 means 0.05.
@@ -66,7 +72,11 @@ func Stream(o Options) *streams.Stream {
 		means[i] = 3 * rng.NormFloat64()
 	}
 	mk := func(name string, per int) *datasets.Dataset {
-		d := &datasets.Dataset{Name: name, Shape: []int{o.Dim}, NumClasses: o.Classes}
+		shape := []int{o.Dim}
+		if side := int(math.Sqrt(float64(o.Dim))); o.Arch != "" && side*side == o.Dim {
+			shape = []int{1, side, side}
+		}
+		d := &datasets.Dataset{Name: name, Shape: shape, NumClasses: o.Classes}
 		for c := range o.Classes {
 			for range per {
 				for j := range o.Dim {
@@ -88,9 +98,14 @@ func Stream(o Options) *streams.Stream {
 // Context returns a context over a fresh MLP for stream s.
 func Context(s *streams.Stream, o Options) *strategies.Context {
 	o.defaults()
-	sizes := append([]int{s.InputDim}, o.Hidden...)
-	sizes = append(sizes, s.NumClasses)
-	m, err := nn.NewMLP(sizes, nil)
+	var m nn.Model
+	var err error
+	if o.Arch == "" {
+		sizes := append([]int{s.InputDim}, o.Hidden...)
+		m, err = nn.NewMLP(append(sizes, s.NumClasses), nil)
+	} else {
+		m, err = nn.New(nn.Spec{Arch: o.Arch, Input: nn.Shape(s.Shape()), Classes: s.NumClasses}, nil)
+	}
 	if err != nil {
 		panic(err)
 	}
