@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -134,6 +135,8 @@ type DB struct {
 	// version is the schema version of the file: SchemaVersion, or 1 for
 	// an older file opened read-only.
 	version int
+	// readOnlyWhy is why the file was opened immutable ("" otherwise).
+	readOnlyWhy string
 }
 
 // Options tunes Open.
@@ -145,11 +148,25 @@ type Options struct {
 }
 
 // Open opens (creating when needed, unless ReadOnly) the database at path
-// and checks its schema version.
+// and checks its schema version. A read-only open of a file on a
+// read-only file system or in a directory the user cannot write falls
+// back to an immutable open (ReadOnlyReason says so); a write open there
+// fails with ErrReadOnly and the reason.
 func Open(path string, opts Options) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("store: empty database path")
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
+	d, err := open(path, opts, nil)
+	if err != nil && opts.ReadOnly && !errors.Is(err, ErrNotDatabase) && !errors.Is(err, ErrSchema) && !errors.Is(err, fs.ErrNotExist) {
+		if fd, ferr := readOnlyFallback(path, opts, err); fd != nil || ferr != nil {
+			return fd, ferr
+		}
+	}
+	return d, err
+}
+
+// open opens the database with extra DSN parameters.
+func open(path string, opts Options, extra map[string]string) (*DB, error) {
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("store: %s: %w", path, err)
@@ -172,6 +189,9 @@ func Open(path string, opts Options) (*DB, error) {
 	} else {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
+	}
+	for k, v := range extra {
+		q.Set(k, v)
 	}
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
 	sdb, err := sql.Open("sqlite3", dsn)
@@ -204,6 +224,9 @@ func (d *DB) wrap(op string, err error) error {
 	if errors.As(err, &se) {
 		switch se.Code {
 		case sqlite3.ErrReadonly, sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+			if why := writeProblem(d.path); why != "" {
+				return fmt.Errorf("store: %s: %s: %w: %s", d.path, op, ErrReadOnly, why)
+			}
 			if se.Code == sqlite3.ErrCantOpen {
 				return fmt.Errorf("store: %s: %s: cannot open (missing directory or no permission): %v", d.path, op, err)
 			}
