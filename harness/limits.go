@@ -52,6 +52,8 @@ func (r Range) Contains(v float64) bool {
 func (r Range) String() string {
 	var s string
 	switch {
+	case r.Min <= -math.MaxFloat64 && r.Max >= math.MaxFloat64:
+		s = "a finite number"
 	case r.Integer && r.Max >= math.MaxInt64:
 		s = "an integer >= " + num(r.Min)
 	case r.Integer:

@@ -216,8 +216,8 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	}{
 		{"unknown preset", []string{"--preset", "nope"}, nil, `unknown preset "nope"`},
 		{"unknown strategy", []string{"--strategy", "magic"}, nil, `unknown strategy "magic"`},
-		{"negative lr", []string{"--lr", "-0.1"}, nil, "learning rate -0.1"},
-		{"eval size 0", []string{"--eval-size", "0"}, nil, "eval.size 0"},
+		{"negative lr", []string{"--lr", "-0.1"}, nil, "--lr -0.1: must be a finite number > 0"},
+		{"eval size 0", []string{"--eval-size", "0"}, nil, "--eval-size 0: must be an integer from 1 to 16777216"},
 		{"bad seeds", []string{"--seeds", "a"}, nil, "--seeds"},
 		{"param of another strategy", []string{"--preset", "delange-smnist-naive", "--mem-size", "10"}, nil, "naive has no parameter mem_size"},
 		{"unknown flag", []string{"--bogus"}, nil, "bogus"},

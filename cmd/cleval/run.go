@@ -3,21 +3,23 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"strconv"
+	"slices"
 	"strings"
-	"syscall"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/harness"
+	"github.com/cleval/cleval/harness/sweep"
 	"github.com/cleval/cleval/internal/progress"
+	"github.com/cleval/cleval/internal/version"
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/store"
 	"github.com/cleval/cleval/strategies"
@@ -27,237 +29,492 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "run an experiment (default: preset " + harness.DefaultPreset + ", seed 0) and store it",
-		Description: "Flags override the fields of the preset. Runs are stored in the SQLite database given by --db;\n" +
-			"a summary table is printed on stdout, a progress bar on stderr when it is a terminal.",
-		Flags: withStreamFlags([]cli.Flag{
-			&cli.StringFlag{Name: "preset", Value: harness.DefaultPreset, Usage: "named experiment to start from (see: cleval presets)"},
-			&cli.StringFlag{Name: "benchmark", Usage: "stream: " + strings.Join(harness.Benchmarks, ", ")},
-			&cli.IntFlag{Name: "experiences", Usage: "number of experiences"},
-			&cli.StringFlag{Name: "class-order", Usage: "comma-separated class order, e.g. 9,8,7,6,5,4,3,2,1,0"},
-			&cli.BoolFlag{Name: "permute-classes", Usage: "seeded random class order"},
-			&cli.StringFlag{Name: "strategy", Usage: "registered strategy (see: cleval strategies)"},
-			pluginFlag(),
-			&cli.StringSliceFlag{Name: "param", Usage: "strategy parameter `key=value` (repeatable; value as JSON or a string)"},
-			&cli.IntFlag{Name: "epochs", Usage: "epochs per experience"},
-			&cli.IntFlag{Name: "batch-size", Usage: "new samples per update"},
-			&cli.IntFlag{Name: "replay-batch-size", Usage: "replayed samples per update (strategy parameter replay_batch_size)"},
-			&cli.IntFlag{Name: "mem-size", Usage: "replay memory size (strategy parameter mem_size)"},
-			&cli.Float64Flag{Name: "lr", Usage: "SGD learning rate"},
-			&cli.Float64Flag{Name: "momentum", Usage: "SGD momentum"},
-			&cli.Float64Flag{Name: "weight-decay", Usage: "SGD weight decay"},
-			&cli.StringFlag{Name: "hidden", Usage: "hidden layer sizes, e.g. 400,400"},
-			&cli.IntFlag{Name: "eval-every", Usage: "evaluation period ρ in iterations"},
-			&cli.IntFlag{Name: "eval-size", Usage: "continual-evaluation samples per experience"},
-			&cli.StringFlag{Name: "eval-subset", Usage: "fixed (drawn once) or resampled (every evaluation)"},
-			&cli.StringFlag{Name: "eval-experiences", Usage: "seen or all"},
-			&cli.StringFlag{Name: "seeds", Value: "0", Usage: "seeds to run: a list and ranges, e.g. 0,1,2 or 0-4"},
-			&cli.StringFlag{Name: "db", Value: "cleval.db", Usage: "SQLite database to store runs in"},
-			&cli.StringFlag{Name: "data-dir", Usage: "directory holding the dataset files (also: CLEVAL_DATA)"},
-			&cli.BoolFlag{Name: "download", Usage: "download a missing dataset from its canonical address (SHA-256 checked) into the user cache"},
-			&cli.IntFlag{Name: "threads", Usage: "threads per run (default: all cores divided among the workers); records do not depend on it"},
-			&cli.IntFlag{Name: "workers", Value: 1, Usage: "runs (seeds) computed in parallel"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
-			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile (pprof) of the runs to `FILE`"},
-		}),
+		Description: "Flags override the fields of the preset (a strategy other than the preset's starts from its own\n" +
+			"default parameters); the runs go through the same plan and runner as cleval sweep. Runs are stored in\n" +
+			"the SQLite database given by --db (every run is a new run, also of a configuration stored before); a\n" +
+			"summary table is printed on stdout, a progress bar on stderr when it is a terminal. Ctrl-C or SIGTERM\n" +
+			"stops the runs, stored as interrupted (exit status 130); a second signal exits at once.",
+		Flags:  runFlags(),
 		Action: runAction,
 	}
 }
 
-// parseInts parses "1,2,3" (and, when ranges is set, "0-4").
-func parseInts(s string, ranges bool) ([]int, error) {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if lo, hi, ok := strings.Cut(part, "-"); ranges && ok && lo != "" {
-			a, err1 := strconv.Atoi(lo)
-			b, err2 := strconv.Atoi(hi)
-			if err1 != nil || err2 != nil || b < a {
-				return nil, fmt.Errorf("bad range %q", part)
-			}
-			for v := a; v <= b; v++ {
-				out = append(out, v)
-			}
-			continue
-		}
-		v, err := strconv.Atoi(part)
-		if err != nil {
-			return nil, fmt.Errorf("bad number %q", part)
-		}
-		out = append(out, v)
+// runFlags are the flags of cleval run; those that set a configuration
+// field are listed in runFields.
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "preset", Value: harness.DefaultPreset, Usage: "named experiment to start from (see: cleval presets)"},
+		&cli.StringFlag{Name: "benchmark", Usage: "stream: " + strings.Join(harness.Benchmarks, ", "), DefaultText: presetDefault("benchmark", harness.Range{})},
+		fieldFlag("experiences", "number of experiences", "experiences"),
+		listFlag("class-order", "class order, e.g. 9,8,7,6,5,4,3,2,1,0", mustRange("class_order"), harness.MaxClasses, ""),
+		&cli.BoolFlag{Name: "permute-classes", Usage: "seeded random class order"},
+		&cli.StringFlag{Name: "scenario", Usage: "class-incremental, task-incremental or domain-incremental (default: the benchmark's)"},
+		listFlag("experience-classes", "classes per experience of a class split, e.g. 5,1,1,1,1,1 (default: even split, the first C mod N experiences one more)", mustRange("experience_classes"), harness.MaxExperiences, ""),
+		listFlag("angles", "rotation of each experience of rotated-* in degrees, e.g. 0,80,160 (default: (k-1)·180/N)", mustRange("angles"), harness.MaxExperiences, ""),
+		&cli.BoolFlag{Name: "identity-first", Usage: "permuted-*: leave experience 1 unpermuted"},
+		fieldFlag("task-distance", "gaussian: how far class means move between experiences, 0 (same) to 1 (independent)", "synthetic.task_distance"),
+		fieldFlag("iterations", "updates per experience instead of --epochs", "iterations"),
+		fieldFlag("repeat", "consecutive updates per mini-batch (online protocol: --epochs 1 --batch-size 10 --repeat 3)", "repeat"),
+		&cli.BoolFlag{Name: "hide-boundaries", Usage: "hide experience boundaries from the strategy"},
+		fieldFlag("blur", "blurry boundaries: transition width as a fraction of an experience", "blur"),
+		fieldFlag("validation-fraction", "hold out this fraction of each experience's training data as the continual-evaluation set (implies --eval-subset validation)", "eval.validation_fraction"),
+		&cli.StringFlag{Name: "data", Usage: "your own data: a CSV, Parquet or Arrow table, or an IDX directory (benchmarks split, permuted, rotated, tasks)"},
+		&cli.StringFlag{Name: "data-format", Usage: "csv, parquet, arrow or idx (default: from the file)"},
+		&cli.StringFlag{Name: "label-col", Usage: "label column of --data (default: label)"},
+		&cli.StringFlag{Name: "feature-cols", Usage: "comma-separated feature columns of --data (default: every other column, or one list column)"},
+		&cli.StringFlag{Name: "split-col", Usage: "column of --data saying train or test (default: hold out --test-fraction)"},
+		&cli.StringFlag{Name: "task-col", Usage: "column of --data assigning rows to tasks (benchmark tasks)"},
+		fieldFlag("test-fraction", "fraction of each class held out as the test split when --data has no split column", "data.test_fraction"),
+		fieldFlag("num-classes", "number of classes of --data", "data.num_classes"),
+		listFlag("data-shape", "per-sample shape of --data, e.g. 28,28 (needed to rotate)", mustRange("data.shape"), 8, ""),
+		&cli.StringFlag{Name: "strategy", Usage: "registered strategy (see: cleval strategies)", DefaultText: presetDefault("strategy", harness.Range{})},
+		pluginFlag(),
+		&cli.StringSliceFlag{Name: "param", Usage: "strategy parameter `key=value` (repeatable; value as JSON or a string; key.sub=value sets one field of an object parameter)"},
+		fieldFlag("epochs", "epochs per experience", "epochs"),
+		fieldFlag("batch-size", "new samples per update", "batch_size"),
+		fieldFlag("replay-batch-size", "replayed samples per update (strategy parameter replay_batch_size)", "strategy_params.replay_batch_size"),
+		fieldFlag("mem-size", "replay memory size (strategy parameter mem_size)", "strategy_params.mem_size"),
+		fieldFlag("lr", "SGD learning rate", "optimizer.lr"),
+		fieldFlag("momentum", "SGD momentum", "optimizer.momentum"),
+		fieldFlag("weight-decay", "SGD weight decay", "optimizer.weight_decay"),
+		listFlag("hidden", "hidden layer sizes, e.g. 400,400", mustRange("hidden"), 1000, presetDefault("hidden", harness.Range{})),
+		fieldFlag("eval-every", "evaluation period ρ in iterations", "eval.every"),
+		fieldFlag("eval-size", "continual-evaluation samples per experience", "eval.size"),
+		&cli.StringFlag{Name: "eval-subset", Usage: "fixed (drawn once), resampled (every evaluation) or validation", DefaultText: presetDefault("eval.subset", harness.Range{})},
+		&cli.StringFlag{Name: "eval-experiences", Usage: "seen or all", DefaultText: presetDefault("eval.experiences", harness.Range{})},
+		&cli.StringFlag{Name: "seeds", Value: "0", Usage: fmt.Sprintf("seeds to run: a list and ranges, e.g. 0,1,2 or 0-4 (each from 0 to 2^64-1, each once, at most %d)", sweep.MaxSeeds)},
+		&cli.StringFlag{Name: "db", Value: "cleval.db", Usage: "SQLite database to store runs in"},
+		&cli.StringFlag{Name: "data-dir", Usage: "directory holding the dataset files (also: CLEVAL_DATA)"},
+		&cli.BoolFlag{Name: "download", Usage: "download a missing dataset from its canonical address (SHA-256 checked) into the user cache"},
+		numFlag("threads", "threads per run (records do not depend on it)", threadsRange, "all cores divided among the workers"),
+		numFlag("workers", "runs (seeds) computed in parallel", workersRange, "1"),
+		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "check everything and list the runs, run nothing and create nothing"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
+		&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile (pprof) of the runs to `FILE`"},
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("empty list %q", s)
-	}
-	return out, nil
 }
 
-// buildConfig resolves the preset and applies the flags that were set.
-func buildConfig(c *cli.Context) (harness.Config, error) {
-	p, err := harness.LookupPreset(c.String("preset"))
+// runFields maps the run flags that set configuration fields to the
+// fields' dotted paths; --param values follow them.
+var runFields = []struct{ flag, path string }{
+	{"benchmark", "benchmark"}, {"experiences", "experiences"}, {"class-order", "class_order"},
+	{"permute-classes", "permute_classes"}, {"scenario", "scenario"}, {"experience-classes", "experience_classes"},
+	{"angles", "angles"}, {"identity-first", "identity_first"}, {"task-distance", "synthetic.task_distance"},
+	{"iterations", "iterations"}, {"repeat", "repeat"}, {"hide-boundaries", "hide_boundaries"}, {"blur", "blur"},
+	{"validation-fraction", "eval.validation_fraction"},
+	{"data", "data.path"}, {"data-format", "data.format"}, {"label-col", "data.label_col"},
+	{"feature-cols", "data.feature_cols"}, {"split-col", "data.split_col"}, {"task-col", "data.task_col"},
+	{"test-fraction", "data.test_fraction"}, {"num-classes", "data.num_classes"}, {"data-shape", "data.shape"},
+	{"strategy", "strategy"}, {"replay-batch-size", "strategy_params.replay_batch_size"}, {"mem-size", "strategy_params.mem_size"},
+	{"epochs", "epochs"}, {"batch-size", "batch_size"}, {"lr", "optimizer.lr"}, {"momentum", "optimizer.momentum"},
+	{"weight-decay", "optimizer.weight_decay"}, {"hidden", "hidden"}, {"eval-every", "eval.every"}, {"eval-size", "eval.size"},
+	{"eval-subset", "eval.subset"}, {"eval-experiences", "eval.experiences"},
+}
+
+func mustRange(path string) harness.Range {
+	r, ok := harness.FieldRange(path)
+	if !ok {
+		panic("cleval: no range for configuration field " + path)
+	}
+	return r
+}
+
+// presetDefault returns the value of the field at path in the default
+// preset, for help texts ("" when the preset does not set it; for a
+// numeric field with a meaning of 0, that meaning).
+func presetDefault(path string, r harness.Range) string {
+	p, err := harness.LookupPreset(harness.DefaultPreset)
 	if err != nil {
-		return harness.Config{}, err
+		return ""
 	}
-	cfg := p.Config
-	if c.IsSet("benchmark") {
-		cfg.Benchmark = c.String("benchmark")
-	}
-	if c.IsSet("experiences") {
-		cfg.Experiences = c.Int("experiences")
-	}
-	if c.IsSet("class-order") {
-		order, err := parseInts(c.String("class-order"), false)
-		if err != nil {
-			return cfg, usagef("--class-order: %v", err)
+	var tree any
+	json.Unmarshal(p.Config.JSON(), &tree)
+	for _, k := range strings.Split(path, ".") {
+		m, ok := tree.(map[string]any)
+		if !ok {
+			tree = nil
+			break
 		}
-		cfg.ClassOrder = order
-	}
-	if c.IsSet("permute-classes") {
-		cfg.PermuteClasses = c.Bool("permute-classes")
-	}
-	if err := applyStreamFlags(c, &cfg); err != nil {
-		return cfg, err
-	}
-	if c.IsSet("strategy") && c.String("strategy") != cfg.Strategy {
-		cfg.Strategy = c.String("strategy")
-		// The preset's parameters belong to its strategy: another strategy
-		// starts from its own defaults.
-		cfg.StrategyParams = nil
-	}
-	setParam := func(name string, v any) error {
-		info, err := strategies.Lookup(cfg.Strategy)
-		if err != nil {
-			return err
+		tree = m[k]
+		if raw, ok := tree.(string); ok && k == "strategy_params" {
+			json.Unmarshal([]byte(raw), &tree)
 		}
+	}
+	switch v := tree.(type) {
+	case nil:
+		if r.Zero != "" {
+			return "0"
+		}
+		return ""
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, ",") + " in preset " + p.Name
+	case map[string]any:
+		return ""
+	}
+	return fmt.Sprint(tree) + " in preset " + p.Name
+}
+
+// runFieldsOf turns the flags that were set into the fields laid over the
+// preset.
+func runFieldsOf(c *cli.Context, preset harness.Preset) ([]sweep.Field, error) {
+	var fields []sweep.Field
+	add := func(path string, v any, from string, replace bool) {
+		fields = append(fields, sweep.Field{Path: path, Value: v, From: from, Replace: replace})
+	}
+	for _, f := range runFields {
+		if !c.IsSet(f.flag) {
+			continue
+		}
+		from := "--" + f.flag
+		switch v := c.Generic(f.flag).(type) {
+		case *numValue:
+			if v.r.Integer {
+				add(f.path, v.i, from+" "+v.text, false)
+			} else {
+				add(f.path, v.f, from+" "+v.text, false)
+			}
+			continue
+		case *listValue:
+			if v.r.Integer {
+				add(f.path, v.ints, from+" "+v.text, false)
+			} else {
+				add(f.path, v.floats, from+" "+v.text, false)
+			}
+			continue
+		}
+		switch f.flag {
+		case "permute-classes", "identity-first", "hide-boundaries":
+			add(f.path, c.Bool(f.flag), from, false)
+		case "feature-cols":
+			names := splitNames(c.String(f.flag))
+			if len(names) == 0 {
+				return nil, usagef("--feature-cols %q: no column names (give them as a,b,c, or leave the flag out for every other column)", c.String(f.flag))
+			}
+			add(f.path, names, from, false)
+		default:
+			add(f.path, c.String(f.flag), from+" "+c.String(f.flag), false)
+		}
+	}
+	if c.IsSet("validation-fraction") && !c.IsSet("eval-subset") {
+		add("eval.subset", harness.SubsetValidation, "--validation-fraction", false)
+	}
+	// Data flags describe --data (or the preset's data).
+	if !c.IsSet("data") && preset.Config.Data == nil {
+		for _, f := range dataFlags {
+			if c.IsSet(f) {
+				return nil, usagef("--%s describes --data, which is not given", f)
+			}
+		}
+	}
+	// --data on a benchmark bound to a dataset runs its generator on the
+	// user's data: split-mnist becomes split.
+	if c.IsSet("data") && !c.IsSet("benchmark") {
+		if alt, ok := harness.DataBenchmark(preset.Config.Benchmark); ok {
+			add("benchmark", alt, "--data", false)
+		}
+	}
+	strategy := preset.Config.Strategy
+	if c.IsSet("strategy") {
+		strategy = c.String("strategy")
+	}
+	info, err := strategies.Lookup(strategy)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	hasParam := func(name, from string) error {
 		if !info.Has(name) {
-			return usagef("strategy %s has no parameter %s", cfg.Strategy, name)
+			return usagef("%s: strategy %s has no parameter %s (see: cleval strategies)", from, strategy, name)
 		}
-		return cfg.SetStrategyParam(name, v)
+		return nil
 	}
-	if c.IsSet("replay-batch-size") {
-		if err := setParam("replay_batch_size", c.Int("replay-batch-size")); err != nil {
-			return cfg, err
-		}
-	}
-	if c.IsSet("mem-size") {
-		if err := setParam("mem_size", c.Int("mem-size")); err != nil {
-			return cfg, err
+	for _, flag := range []string{"replay-batch-size", "mem-size"} {
+		if c.IsSet(flag) {
+			if err := hasParam(strings.ReplaceAll(flag, "-", "_"), "--"+flag); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, kv := range joinParams(c.StringSlice("param")) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return cfg, usagef("--param %q: want key=value", kv)
+			return nil, usagef("--param %q: want key=value", kv)
 		}
-		var val any
-		if json.Unmarshal([]byte(v), &val) != nil {
-			val = v
+		from := "--param " + kv
+		if err := hasParam(strings.SplitN(k, ".", 2)[0], from); err != nil {
+			return nil, err
 		}
-		if err := setParam(k, val); err != nil {
-			return cfg, err
+		var val any = v
+		if t := strings.TrimSpace(v); json.Valid([]byte(t)) {
+			val = json.RawMessage(t)
+		} else if strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") || strings.HasPrefix(t, `"`) {
+			return nil, usagef("%s: %q is not valid JSON (an object, a list or a quoted string must be JSON; other values are taken as strings)", from, v)
+		}
+		add("strategy_params."+k, val, from, true)
+	}
+	return fields, nil
+}
+
+// tableFlags are the flags describing a table (--label-col, ...), for
+// cleval datasets info.
+func tableFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range runFlags() {
+		if slices.Contains(dataFlags, f.Names()[0]) {
+			out = append(out, f)
 		}
 	}
-	if c.IsSet("epochs") {
-		cfg.Epochs = c.Int("epochs")
+	return out
+}
+
+// applyTableFlags applies the table flags that were set to o.
+func applyTableFlags(c *cli.Context, o *datasets.TableOptions) error {
+	if c.IsSet("label-col") {
+		o.LabelCol = c.String("label-col")
 	}
-	if c.IsSet("batch-size") {
-		cfg.BatchSize = c.Int("batch-size")
-	}
-	if c.IsSet("lr") {
-		cfg.Optimizer.LR = c.Float64("lr")
-	}
-	if c.IsSet("momentum") {
-		cfg.Optimizer.Momentum = c.Float64("momentum")
-	}
-	if c.IsSet("weight-decay") {
-		cfg.Optimizer.WeightDecay = c.Float64("weight-decay")
-	}
-	if c.IsSet("hidden") {
-		h, err := parseInts(c.String("hidden"), false)
-		if err != nil {
-			return cfg, usagef("--hidden: %v", err)
+	if c.IsSet("feature-cols") {
+		if o.FeatureCols = splitNames(c.String("feature-cols")); len(o.FeatureCols) == 0 {
+			return usagef("--feature-cols %q: no column names (give them as a,b,c, or leave the flag out for every other column)", c.String("feature-cols"))
 		}
-		cfg.Hidden = h
 	}
-	if c.IsSet("eval-every") {
-		cfg.Eval.Every = c.Int("eval-every")
+	if c.IsSet("split-col") {
+		o.SplitCol = c.String("split-col")
 	}
-	if c.IsSet("eval-size") {
-		cfg.Eval.Size = c.Int("eval-size")
+	if c.IsSet("task-col") {
+		o.TaskCol = c.String("task-col")
 	}
-	if c.IsSet("eval-subset") {
-		cfg.Eval.Subset = c.String("eval-subset")
+	if c.IsSet("test-fraction") {
+		o.TestFraction = floatOf(c, "test-fraction")
 	}
-	if c.IsSet("eval-experiences") {
-		cfg.Eval.Experiences = c.String("eval-experiences")
+	if c.IsSet("num-classes") {
+		o.NumClasses = int(intOf(c, "num-classes"))
 	}
-	return cfg, nil
+	if c.IsSet("data-shape") {
+		o.Shape = listOf(c, "data-shape").ints
+	}
+	return nil
+}
+
+// dataFlags are the flags describing --data.
+var dataFlags = []string{"data-format", "label-col", "feature-cols", "split-col", "task-col", "test-fraction", "num-classes", "data-shape"}
+
+func splitNames(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// runPlan resolves the command line into a prepared plan: the preset with
+// the flags laid over it, one run per seed, every run validated and its
+// stream built.
+func runPlan(c *cli.Context, data *harness.Data) (*sweep.Plan, error) {
+	preset, err := harness.LookupPreset(c.String("preset"))
+	if err != nil {
+		return nil, err
+	}
+	fields, err := runFieldsOf(c, preset)
+	if err != nil {
+		return nil, err
+	}
+	seeds, err := sweep.ParseSeeds(c.String("seeds"))
+	if err != nil {
+		return nil, usagef("--seeds %s: %s", c.String("seeds"), strings.TrimPrefix(err.Error(), harness.ErrInvalid.Error()+": "))
+	}
+	// One seed: errors need not name the run.
+	oneRun := func(err error) error {
+		var se *sweep.Error
+		if len(seeds) == 1 && errors.As(err, &se) {
+			se.Run = ""
+		}
+		return err
+	}
+	exp, err := sweep.FromFields("cleval run", preset.Name, fields, seeds)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := exp.Expand()
+	if err != nil {
+		return nil, oneRun(err)
+	}
+	if err := plan.Prepare(data); err != nil {
+		return nil, oneRun(err)
+	}
+	return plan, nil
 }
 
 func runAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("run takes no arguments, got %q", c.Args().Slice())
 	}
-	base, err := buildConfig(c)
-	if err != nil {
-		return err
-	}
-	if c.Int("threads") < 0 {
-		return usagef("--threads %d: must be >= 0 (0 = all cores)", c.Int("threads"))
-	}
-	if c.Int("workers") < 1 {
-		return usagef("--workers %d: must be >= 1", c.Int("workers"))
-	}
-	seeds, err := parseInts(c.String("seeds"), true)
-	if err != nil {
-		return usagef("--seeds: %v", err)
-	}
-	// Validate every run and load the data before touching the database.
-	cfgs := make([]harness.Config, len(seeds))
-	for i, s := range seeds {
-		if s < 0 {
-			return usagef("--seeds: seed %d: must be >= 0", s)
-		}
-		cfg := base
-		cfg.Seed = uint64(s)
-		if _, err := cfg.Resolve(); err != nil {
-			return err
-		}
-		cfgs[i] = cfg
-	}
 	data := &harness.Data{Locate: datasets.LocateOptions{Dir: c.String("data-dir"), Download: c.Bool("download")}}
-	if _, err := data.Stream(&cfgs[0]); err != nil {
+	plan, err := runPlan(c, data)
+	if err != nil {
 		return err
 	}
-	db, err := store.Open(c.String("db"), store.Options{})
+	workers := int(intOr(c, "workers", 1))
+	threads := int(intOr(c, "threads", 0))
+	if err := sweep.CheckMemory(plan.Runs, workers, threads); err != nil {
+		return err
+	}
+	if c.Bool("dry-run") {
+		return dryRun(c, plan, plan.Runs, "", true)
+	}
+	var prof *os.File
+	if path := c.String("cpuprofile"); path != "" {
+		// Checked before the database is created.
+		if prof, err = os.Create(path); err != nil {
+			return usagef("--cpuprofile: %v", err)
+		}
+		defer prof.Close()
+	}
+	db, err := openForWriting(c.String("db"))
 	if err != nil {
+		if prof != nil {
+			prof.Close()
+			os.Remove(prof.Name())
+		}
 		return err
 	}
 	defer db.Close()
-
-	if path := c.String("cpuprofile"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return usagef("--cpuprofile: %v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+	// Runs left running by processes that are gone are interrupted.
+	if _, err := db.PruneDead(context.Background(), 0); err != nil {
+		return err
+	}
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := withSignals(c.Context)
 	defer stop()
-	bar := progress.New(os.Stderr, c.Bool("quiet"))
-	ids, runErr := runAll(ctx, c, db, data, cfgs, bar)
+	bar := newRunBar(plan.Runs, c.Bool("quiet"))
+	r := &sweep.Runner{DB: db, Data: data, Workers: workers, Threads: threads, Fresh: true, CodeVersion: version.Version, Events: bar.event}
+	sum, runErr := r.Run(ctx, plan.Runs)
+	bar.done()
+	if sum == nil {
+		return runErr
+	}
+	var ids []int64
+	for _, o := range sum.Outcomes {
+		if o.RunID != 0 {
+			ids = append(ids, o.RunID)
+		}
+	}
 	if len(ids) > 0 {
 		if err := printSummary(c.App.Writer, db, ids); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
-	return runErr
+	switch {
+	case runErr != nil && !errors.Is(runErr, context.Canceled):
+		return runErr
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: unfinished runs stored as interrupted", errInterrupted)
+	}
+	return outcomeError(sum, db.Path())
+}
+
+// outcomeError reports the runs that failed or diverged (nil when every
+// run completed).
+func outcomeError(sum *sweep.Summary, path string) error {
+	var bad []sweep.Outcome
+	for _, o := range sum.Outcomes {
+		if o.Status != metrics.RunComplete {
+			bad = append(bad, o)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	o := bad[0]
+	what := "failed"
+	if o.Status == metrics.RunDiverged {
+		what = "diverged (its records up to there and its metrics are stored)"
+	}
+	msg := "error unknown"
+	if o.Err != nil {
+		msg, _, _ = strings.Cut(o.Err.Error(), "\n")
+	}
+	run := "the run"
+	if o.RunID != 0 {
+		run = fmt.Sprintf("run %d", o.RunID)
+	}
+	if len(sum.Outcomes) > 1 {
+		run += " (" + o.Run.Label + ")"
+	}
+	err := fmt.Errorf("%s %s: %s", run, what, msg)
+	if len(bad) > 1 {
+		err = fmt.Errorf("%w; %d of %d runs did not complete (see: cleval runs --db %s)", err, len(bad), len(sum.Outcomes), path)
+	}
+	return err
+}
+
+// openForWriting opens the database a command stores runs in.
+func openForWriting(path string) (*store.DB, error) {
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		if errors.Is(err, store.ErrPath) || errors.Is(err, store.ErrNotDatabase) || errors.Is(err, store.ErrSchema) || errors.Is(err, store.ErrReadOnly) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return db, nil
+}
+
+// runBar shows the progress of cleval run: the run's experience and
+// accuracies, or, with several runs, the runs done and the iterations.
+type runBar struct {
+	mu       sync.Mutex
+	bar      *progress.Bar
+	runs     []sweep.Run
+	iters    map[int]int
+	finished int
+}
+
+func newRunBar(runs []sweep.Run, quiet bool) *runBar {
+	b := &runBar{bar: progress.New(os.Stderr, quiet), runs: runs, iters: map[int]int{}}
+	b.bar.Start()
+	return b
+}
+
+func (b *runBar) event(e sweep.Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e.Kind {
+	case sweep.EventEnd:
+		b.finished++
+		return
+	case sweep.EventProgress:
+	default:
+		return
+	}
+	p := e.Progress
+	if len(b.runs) == 1 {
+		cfg := &e.Outcome.Run.Config
+		b.bar.Update(fmt.Sprintf("%s seed %d", cfg.Strategy, cfg.Seed), p.Iteration, p.Iterations, progressDetail(p))
+		return
+	}
+	b.iters[e.Outcome.Run.Index] = p.Iteration
+	d, t := 0, 0
+	for _, r := range b.runs {
+		d += b.iters[r.Index]
+		t += r.Iterations
+	}
+	b.bar.Update(fmt.Sprintf("%d/%d runs", b.finished, len(b.runs)), d, t, "")
+}
+
+func (b *runBar) done() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.bar.Done()
 }
 
 func progressDetail(p harness.Progress) string {

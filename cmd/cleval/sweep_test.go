@@ -405,7 +405,7 @@ func TestSweepBadInputRunsNothing(t *testing.T) {
 		{"wrong type", "preset: delange-smnist-er\nbase:\n  optimizer: {lr: fast}\n", "bad.yaml:3:19: optimizer.lr: got string, want a number"},
 		{"empty grid", "preset: delange-smnist-er\ngrid:\n  optimizer.lr: []\n", "bad.yaml:3:17: grid.optimizer.lr: empty list"},
 		{"unknown preset", "preset: delange-smnist-er\ngrid:\n  preset: [delange-smnist-er, delange]\n", `bad.yaml:3:31: grid.preset: unknown preset "delange"`},
-		{"bad value in one run", "preset: delange-smnist-er\nbase: {benchmark: split-synthetic, epochs: 1}\ngrid:\n  batch_size: [16, 0]\n", "bad.yaml:4:20: batch_size 0: must be >= 1 (batch_size=0 seed=0)"},
+		{"bad value in one run", "preset: delange-smnist-er\nbase: {benchmark: split-synthetic, epochs: 1}\ngrid:\n  batch_size: [16, 0]\n", "bad.yaml:4:20: batch_size 0: must be an integer from 1 to 16777216 (batch_size=0 seed=0)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exp := writeFile(t, dir, "bad.yaml", tc.src)
