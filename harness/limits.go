@@ -144,7 +144,7 @@ var (
 		"synthetic.noise":                   {Min: 0, Max: 128, MinOpen: true, Zero: "32"},
 		"synthetic.separation":              {Min: 0, Max: 100, MinOpen: true, Zero: "the benchmark's default"},
 		"synthetic.task_distance":           fraction,
-		"data.num_classes":                  {Min: 1, Max: MaxClasses, Integer: true, Zero: "inferring it"},
+		"data.num_classes":                  {Min: 1, Max: MaxClasses, Integer: true, Zero: "the number in the data"},
 		"data.test_fraction":                {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, Zero: "0.2", Name: "test fraction"},
 		"data.shape":                        sizeRange(1),
 		"hidden":                            sizeRange(1),
@@ -153,7 +153,7 @@ var (
 		"optimizer.weight_decay":            {Min: 0, Max: math.MaxFloat64, Name: "weight decay"},
 		"epochs":                            {Min: 1, Max: MaxEpochs, Integer: true},
 		"batch_size":                        sizeRange(1),
-		"iterations":                        {Min: 1, Max: MaxUpdates, Integer: true, Zero: "a count of epochs"},
+		"iterations":                        {Min: 1, Max: MaxUpdates, Integer: true, Zero: "epochs instead"},
 		"repeat":                            {Min: 1, Max: MaxRepeat, Integer: true, Zero: "1"},
 		"blur":                              fraction,
 		"eval.every":                        {Min: 1, Max: MaxUpdates, Integer: true},
@@ -183,27 +183,27 @@ func (c *Config) validateRanges() error {
 	checkInt := func(path string, v int) error {
 		return fieldRanges[path].CheckInt(path, int64(v))
 	}
-	checkList := func(path string, vs []float64) error {
+	checkList := func(path string, vs []float64, text any) error {
 		for _, v := range vs {
 			if !fieldRanges[path].Contains(v) {
-				return invalid("%s %v: every value must be %s", path, vs, fieldRanges[path])
+				return invalid("%s %v: every value must be %s", path, text, fieldRanges[path])
 			}
 		}
 		return nil
 	}
-	ints := func(vs []int) []float64 {
+	checkInts := func(path string, vs []int) error {
 		out := make([]float64, len(vs))
 		for i, v := range vs {
 			out[i] = float64(v)
 		}
-		return out
+		return checkList(path, out, vs)
 	}
 	errs := []error{
 		checkInt("experiences", c.Experiences),
-		checkList("class_order", ints(c.ClassOrder)),
-		checkList("experience_classes", ints(c.ExperienceClasses)),
-		checkList("angles", c.Angles),
-		checkList("hidden", ints(c.Hidden)),
+		checkInts("class_order", c.ClassOrder),
+		checkInts("experience_classes", c.ExperienceClasses),
+		checkList("angles", c.Angles, c.Angles),
+		checkInts("hidden", c.Hidden),
 		check("optimizer.lr", c.Optimizer.LR),
 		check("optimizer.momentum", c.Optimizer.Momentum),
 		check("optimizer.weight_decay", c.Optimizer.WeightDecay),
@@ -230,7 +230,7 @@ func (c *Config) validateRanges() error {
 		errs = append(errs,
 			checkInt("data.num_classes", d.NumClasses),
 			check("data.test_fraction", d.TestFraction),
-			checkList("data.shape", ints(d.Shape)))
+			checkInts("data.shape", d.Shape))
 	}
 	for _, err := range errs {
 		if err != nil {

@@ -350,7 +350,7 @@ func (d *driver) run(ctx context.Context) (res Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res.Status = metrics.RunFailed
-			err = &PanicError{Where: fmt.Sprintf("strategy %s (iteration %d)", d.cfg.Strategy, d.sctx.Iteration), Value: r, Stack: debug.Stack()}
+			err = &PanicError{Where: fmt.Sprintf("strategy %s (after %d updates)", d.cfg.Strategy, d.sctx.Iteration), Value: r, Stack: debug.Stack()}
 		}
 	}()
 	sched, serr := schedule(d.cfg, s)

@@ -65,9 +65,14 @@ func newApp() *cli.App {
 		OnUsageError:         onUsage,
 		Commands:             []*cli.Command{runCommand(), sweepCommand(), mergeCommand(), runsCommand(), metricsCommand(), reportCommand(), exportCommand(), plotCommand(), presetsCommand(), strategiesCommand(), datasetsCommand()},
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = onUsage
+	var setUsage func([]*cli.Command)
+	setUsage = func(cs []*cli.Command) {
+		for _, c := range cs {
+			c.OnUsageError = onUsage
+			setUsage(c.Subcommands)
+		}
 	}
+	setUsage(app.Commands)
 	return app
 }
 

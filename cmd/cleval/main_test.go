@@ -25,14 +25,26 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The binary directory is readable by everyone: tests run it as
+	// another user (read-only databases).
+	os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "cleval")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		os.Stderr.Write(out)
-		panic(err)
+	if b := os.Getenv("CLEVAL_TEST_BINARY"); b != "" {
+		// Run the command-line tests against another build (an older
+		// cleval, say, to see a regression test fail).
+		binary = b
+	} else {
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			os.Stderr.Write(out)
+			panic(err)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if fixtures.dir != "" {
+		os.RemoveAll(fixtures.dir)
+	}
 	os.Exit(code)
 }
 
@@ -87,6 +99,7 @@ func metricOf(t *testing.T, db *sql.DB, run int, name string, k, j int) float64 
 // TestReferenceExperimentOneEpoch runs the README's main command with one
 // epoch, for ER and for naive, on the real MNIST.
 func TestReferenceExperimentOneEpoch(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a.db")
 	stdout, stderr, code := cleval(t, "run", "--epochs", "1", "--seeds", "0", "--db", path, "--quiet")
 	if code != 0 {
@@ -207,6 +220,7 @@ func equalInts(a, b []int) bool {
 }
 
 func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	empty := t.TempDir()
 	for _, tc := range []struct {
 		name string
@@ -253,6 +267,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 
 // TestSIGINTStoresInterrupted interrupts a run and checks the stored state.
 func TestSIGINTStoresInterrupted(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "int.db")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -344,8 +359,9 @@ func dump(t *testing.T, path string) string {
 // records and metrics (MNIST, the reference model, a smaller evaluation
 // subset to keep the test short).
 func TestThreadsAndWorkersGiveIdenticalRecords(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	common := []string{"run", "--epochs", "1", "--seeds", "0,1", "--eval-size", "300", "--quiet"}
+	common := []string{"run", "--epochs", "1", "--iterations", "20", "--seeds", "0,1", "--eval-size", "300", "--quiet"}
 	var dumps []string
 	for _, extra := range [][]string{
 		{"--threads", "1", "--workers", "1"},

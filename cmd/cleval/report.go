@@ -52,6 +52,9 @@ func runFilter(c *cli.Context) (store.RunFilter, error) {
 // do.
 func openResults(c *cli.Context) (*store.DB, error) {
 	path := c.String("db")
+	if path == "" {
+		return nil, usagef("--db: the database path is empty")
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, usagef("database %s does not exist (store runs in it with: cleval run --db %s)", path, path)
 	}

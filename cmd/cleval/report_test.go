@@ -26,6 +26,7 @@ func resultsDB(t *testing.T) string {
 }
 
 func TestReportCommand(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	stdout, stderr, code := cleval(t, "report", "--db", path, "--success", "min_acc>=0.1", "--compare", "er", "naive")
 	if code != 0 {
@@ -77,6 +78,7 @@ func TestReportCommand(t *testing.T) {
 }
 
 func TestExportCommand(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	for _, format := range []string{"parquet", "arrow"} {
 		out := filepath.Join(t.TempDir(), "out")
@@ -97,6 +99,7 @@ func TestExportCommand(t *testing.T) {
 }
 
 func TestExportBadInput(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.db")
@@ -142,6 +145,7 @@ func TestExportBadInput(t *testing.T) {
 }
 
 func TestPlotCommand(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	out := filepath.Join(t.TempDir(), "plots")
 	stdout, stderr, code := cleval(t, "plot", "--db", path, "--out", out, "--zoom", "5")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -142,8 +143,11 @@ func presetDefault(path string, r harness.Range) string {
 	}
 	switch v := tree.(type) {
 	case nil:
+		if _, err := strconv.ParseFloat(r.Zero, 64); err == nil {
+			return r.Zero // 0 stands for this value
+		}
 		if r.Zero != "" {
-			return "0"
+			return "0, " + r.Zero
 		}
 		return ""
 	case []any:

@@ -236,18 +236,21 @@ func countRows(path, query string) (int, error) {
 // integrity check, its complete runs are exactly finished ones, and the
 // end result is bit-identical to an uninterrupted sweep.
 func TestSweepSIGKILLResume(t *testing.T) {
+	t.Parallel()
 	interruptLoop(t, syscall.SIGKILL, 6)
 }
 
 // TestSweepSIGINTResume does the same with SIGINT: the sweep stops
 // cleanly (exit 130), leaving no run "running".
 func TestSweepSIGINTResume(t *testing.T) {
+	t.Parallel()
 	interruptLoop(t, syscall.SIGINT, 6)
 }
 
 // TestSweepSecondSignalExitsAtOnce: a second SIGINT exits at once; the
 // database stays sound and the sweep resumes.
 func TestSweepSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	want, _ := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)
@@ -281,6 +284,7 @@ func TestSweepSecondSignalExitsAtOnce(t *testing.T) {
 // TestSweepTwoProcessesOneDatabase runs the same sweep in two processes on
 // one database at once: both succeed and every run is stored once.
 func TestSweepTwoProcessesOneDatabase(t *testing.T) {
+	t.Parallel()
 	want, _ := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)
@@ -317,6 +321,7 @@ func TestSweepTwoProcessesOneDatabase(t *testing.T) {
 // TestSweepShardsAndMerge runs a sweep as 3 shards into 3 databases,
 // merges them, and compares with the local sweep.
 func TestSweepShardsAndMerge(t *testing.T) {
+	t.Parallel()
 	want, ref := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)
@@ -358,6 +363,7 @@ func TestSweepShardsAndMerge(t *testing.T) {
 }
 
 func TestMergeConflictAndOldSchemaCLI(t *testing.T) {
+	t.Parallel()
 	_, ref := reference(t)
 	dir := t.TempDir()
 	// A copy of the reference with one result changed.
@@ -399,6 +405,7 @@ func TestMergeConflictAndOldSchemaCLI(t *testing.T) {
 }
 
 func TestSweepBadInputRunsNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct{ name, src, want string }{
 		{"unknown key", "preset: delange-smnist-er\nbase:\n  epochz: 1\n", `bad.yaml:3:3: epochz: unknown field "epochz"`},
@@ -434,6 +441,7 @@ func TestSweepBadInputRunsNothing(t *testing.T) {
 }
 
 func TestSweepDryRun(t *testing.T) {
+	t.Parallel()
 	_, ref := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)

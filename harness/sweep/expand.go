@@ -295,19 +295,19 @@ func (pt *point) sourceOf(path []string) string {
 	if v.from != "" {
 		return v.from
 	}
-	// A map assembled from several fields: the one given last.
-	from := ""
+	// A map assembled from several fields: all of them.
+	var froms []string
 	var walk func(v *val)
 	walk = func(v *val) {
-		if v.from != "" {
-			from = v.from
+		if v.from != "" && !slices.Contains(froms, v.from) {
+			froms = append(froms, v.from)
 		}
 		for _, k := range v.keys {
 			walk(v.fields[k])
 		}
 	}
 	walk(v)
-	return from
+	return strings.Join(froms, ", ")
 }
 
 func (pt *point) fallbackNode() *yaml.Node {
