@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/cleval/cleval/streams"
 	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
 )
 
 // APIVersion is the strategy API the plugin was built against.
