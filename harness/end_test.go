@@ -13,8 +13,8 @@ import (
 )
 
 // saboteur is naive fine-tuning that, at update `at`, does what its mode
-// says: "nan-params" sets the parameters to NaN but reports a finite loss
-// (the evaluation finds the divergence), "panic-step" panics,
+// says: "nan-params" sets the parameters to NaN but reports finite losses
+// then and after (only the evaluation finds the divergence), "panic-step" panics,
 // "panic-setup" panics in Setup, "panic-before" panics when experience 2
 // starts.
 type saboteur struct {
@@ -40,6 +40,11 @@ func (s *saboteur) BeforeExperience(ctx *strategies.Context, e *streams.Experien
 
 func (s *saboteur) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
 	s.n++
+	if s.mode == "nan-params" && s.n > s.at {
+		// Updates that report a finite loss: only the evaluation can
+		// tell that the parameters are gone.
+		return strategies.StepResult{Loss: 1}, nil
+	}
 	if s.n == s.at {
 		switch s.mode {
 		case "nan-params":

@@ -265,13 +265,15 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	}
 }
 
-// TestSIGINTStoresInterrupted interrupts a run and checks the stored state.
+// TestSIGINTStoresInterrupted interrupts a run after its first experience
+// and checks the stored state.
 func TestSIGINTStoresInterrupted(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "int.db")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "run", "--epochs", "1", "--db", path, "--quiet")
+	// The synthetic stream: this test is about the signal, not the data.
+	cmd := exec.CommandContext(ctx, binary, append(append([]string{"run", "--db", path}, q...), "--epochs", "100")...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
