@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ func decodeCSV(r io.Reader, name string, comma rune, o TableOptions) (*TableData
 	br := bufio.NewReaderSize(r, 1<<16)
 	if bom, err := br.Peek(3); err == nil && string(bom) == "\xef\xbb\xbf" {
 		br.Discard(3)
+	}
+	if err := checkText(br, name); err != nil {
+		return nil, err
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = comma
@@ -138,4 +142,23 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// checkText refuses, from the first bytes of r, a file that is not CSV
+// text: a Parquet or Arrow file (their magic bytes), binary data (a NUL
+// byte), or text whose lines end in carriage returns only (the CSV reader
+// would read it as one line).
+func checkText(r *bufio.Reader, name string) error {
+	head, _ := r.Peek(1 << 16)
+	switch {
+	case bytes.HasPrefix(head, []byte("PAR1")):
+		return fileErr(name, ErrCorrupt, "a Parquet file, not CSV text (it starts with PAR1): give --data-format parquet, or name it .parquet")
+	case bytes.HasPrefix(head, []byte("ARROW1")):
+		return fileErr(name, ErrCorrupt, "an Arrow IPC file, not CSV text (it starts with ARROW1): give --data-format arrow, or name it .arrow")
+	case bytes.IndexByte(head, 0) >= 0:
+		return fileErr(name, ErrCorrupt, fmt.Sprintf("binary data, not CSV text (a NUL byte at offset %d)", bytes.IndexByte(head, 0)))
+	case bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0:
+		return fileErr(name, ErrCorrupt, "lines end with carriage returns only (CR, old Mac text): convert them to newlines (e.g. tr '\\r' '\\n')")
+	}
+	return nil
 }

@@ -336,7 +336,7 @@ func (t *TableData) Build(o TableOptions) (Pair, error) {
 		if err := t.splits(o.SplitCol, test); err != nil {
 			return Pair{}, err
 		}
-	} else if err := holdOut(t.Path, labelCol, labels, numClasses, o.testFraction(), o.SplitSeed, test); err != nil {
+	} else if err := holdOut(t.Path, labelCol, labels, classNames, numClasses, o.testFraction(), o.SplitSeed, test); err != nil {
 		return Pair{}, err
 	}
 	// Every class in each split.
@@ -348,7 +348,7 @@ func (t *TableData) Build(o TableOptions) (Pair, error) {
 	for c := range numClasses {
 		name := ""
 		if classNames != nil {
-			name = fmt.Sprintf(" (%q)", classNames[c])
+			name = fmt.Sprintf(" (label %q)", classNames[c])
 		}
 		switch {
 		case counts[0][c]+counts[1][c] == 0:
@@ -565,7 +565,7 @@ func (t *TableData) splits(col string, test []bool) error {
 // holdOut marks round(fraction·n_c) samples of each class c as test
 // (at least one, and at least one left for training), chosen with a
 // generator seeded by seed.
-func holdOut(path, col string, labels []int32, numClasses int, fraction float64, seed uint64, test []bool) error {
+func holdOut(path, col string, labels []int32, names []string, numClasses int, fraction float64, seed uint64, test []bool) error {
 	byClass := make([][]int32, numClasses)
 	for i, y := range labels {
 		byClass[y] = append(byClass[y], int32(i))
@@ -574,7 +574,13 @@ func holdOut(path, col string, labels []int32, numClasses int, fraction float64,
 	for c, rows := range byClass {
 		n := len(rows)
 		if n == 1 {
-			return fileErr(path, ErrCorrupt, fmt.Sprintf("column %q: class %d has a single sample (row %d): too few to hold out a test split (add a split column)", col, c, rows[0]+1))
+			class := fmt.Sprintf("class %d", c)
+			if names != nil {
+				// Text labels (or labels mixing numbers and text): name
+				// the user's value, not its class number.
+				class = fmt.Sprintf("label %q (class %d of the sorted labels)", names[c], c)
+			}
+			return fileErr(path, ErrCorrupt, fmt.Sprintf("column %q: %s has a single sample (row %d): too few to hold out a test split (add a split column)", col, class, rows[0]+1))
 		}
 		if n == 0 {
 			continue // reported as an empty class

@@ -113,6 +113,11 @@ func TestMalformedTables(t *testing.T) {
 		{"duplicate column", "a,a,y\n1,2,0\n", TableOptions{LabelCol: "y"}, []string{`column "a" appears twice`}},
 		{"bad quote", "a,y\n\"1,0\n", TableOptions{LabelCol: "y"}, []string{"line 2"}},
 		{"single sample class", "a,y\n1,0\n2,0\n3,1\n", TableOptions{LabelCol: "y"}, []string{"class 1 has a single sample (row 3)"}},
+		{"CR line endings", "a,b,y\r0.1,0.2,0\r0.1,0.3,1\r", TableOptions{LabelCol: "y"}, []string{"carriage returns only"}},
+		{"Parquet read as CSV", "PAR1\x15\x04\x15\x00binary", TableOptions{}, []string{"a Parquet file, not CSV text", "--data-format parquet"}},
+		{"Arrow read as CSV", "ARROW1\x00\x00binary", TableOptions{}, []string{"an Arrow IPC file"}},
+		{"binary", "a,y\n1,\x00\n", TableOptions{}, []string{"binary data, not CSV text (a NUL byte at offset 6)"}},
+		{"mixed labels, single sample", "a,y\n1,0\n2,0\n3,cat\n4,1\n5,1\n", TableOptions{LabelCol: "y"}, []string{`label "cat" (class 2 of the sorted labels) has a single sample (row 3)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readCSVString(t, tc.csv, tc.o)

@@ -222,9 +222,13 @@ func invalid(format string, args ...any) error {
 }
 
 // Validate checks every field, naming the first bad one and its allowed
-// range, the strategy's parameters included. It changes nothing but the
+// range (numeric fields first, against FieldRange), the strategy's
+// parameters included. It changes nothing but the
 // documented defaults of zero values (eval.validation_fraction).
 func (c *Config) Validate() error {
+	if err := c.validateRanges(); err != nil {
+		return err
+	}
 	if err := c.validateStream(); err != nil {
 		return err
 	}

@@ -68,8 +68,32 @@ type Result struct {
 	Ends []int
 }
 
-// ErrDiverged is returned (wrapped) when a run stopped on a non-finite loss.
-var ErrDiverged = errors.New("training loss is not finite")
+// ErrDiverged is returned (wrapped) when a run stopped on a non-finite
+// loss: of a training update, or of an evaluation (the model's parameters
+// are no longer finite).
+var ErrDiverged = errors.New("loss is not finite")
+
+// PanicError is a panic of a strategy call (or of the driver while it ran
+// one), recovered: the run fails with it, and its message and stack are
+// stored with the run.
+type PanicError struct {
+	// Where says which call panicked, e.g. "strategy er: Step (iteration 12)".
+	Where string
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("harness: %s panicked: %v\n%s", e.Where, e.Value, e.Stack)
+}
+
+// statusOf returns the status of a run that stopped on err.
+func statusOf(err error) metrics.RunStatus {
+	if errors.Is(err, ErrDiverged) {
+		return metrics.RunDiverged
+	}
+	return metrics.RunFailed
+}
 
 // Iterations returns the number of updates each experience gets:
 // Iterations when set, else Epochs × ceil(train samples / BatchSize), times
@@ -151,8 +175,17 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 		}
 		sctx.SetAugment(aug, streams.NewRand(cfg.Seed, streams.RandAugment))
 	}
-	if err := strat.Setup(sctx); err != nil {
-		return Result{}, fmt.Errorf("harness: strategy %s: setup: %w", cfg.Strategy, err)
+	if ctx.Err() != nil {
+		// Stopped before it started: nothing is stored.
+		return Result{Status: metrics.RunInterrupted}, fmt.Errorf("harness: run interrupted before it started: %w", ctx.Err())
+	}
+	if err := setup(strat, sctx, cfg.Strategy); err != nil {
+		// Stored as a failed run, with the live model only.
+		ev := newEvaluator(s, &cfg.Eval, cfg.Seed, nil)
+		if berr := rec.Begin(runInfo(&cfg, s, ev, []string{metrics.VariantLive}, spec.CodeVersion)); berr != nil {
+			return Result{Status: metrics.RunFailed}, errors.Join(err, berr)
+		}
+		return Result{Status: metrics.RunFailed}, errors.Join(err, rec.End(metrics.RunFailed, err))
 	}
 	variants := []string{metrics.VariantLive}
 	vp, _ := strat.(strategies.VariantProvider)
@@ -217,25 +250,7 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 		inputsOf = nil // dense rows, read by every architecture
 	}
 	ev := newEvaluator(s, &cfg.Eval, cfg.Seed, inputsOf)
-	info := metrics.RunInfo{
-		Key:            cfg.Key(),
-		Preset:         cfg.Preset,
-		Benchmark:      cfg.Benchmark,
-		Strategy:       cfg.Strategy,
-		Seed:           cfg.Seed,
-		Config:         cfg.JSON(),
-		CodeVersion:    spec.CodeVersion,
-		NumExperiences: len(s.Experiences),
-		EvalSubset:     ev.subsetKind,
-		Variants:       variants,
-	}
-	for _, e := range s.Experiences {
-		info.Experiences = append(info.Experiences, metrics.ExperienceInfo{
-			ID: e.ID, Classes: slices.Clone(e.Classes), Task: e.Task,
-			TrainSize: e.Train.Len(), TestSize: e.Test.Len(), EvalSize: ev.size(e.ID),
-		})
-	}
-	if err := rec.Begin(info); err != nil {
+	if err := rec.Begin(runInfo(&cfg, s, ev, variants, spec.CodeVersion)); err != nil {
 		return Result{}, err
 	}
 	d := &driver{spec: spec, cfg: &cfg, rec: rec, strat: strat, vp: vp, variantArch: variantArch, sctx: sctx, ev: ev, model: model, pipelined: pipelined}
@@ -246,15 +261,60 @@ func Run(ctx context.Context, spec Spec, rec Recorder) (Result, error) {
 	// collect once and give the pages back before the long part.
 	debug.FreeOSMemory()
 	res, runErr := d.run(ctx)
-	// An evaluation still in flight was of a completed update: store it.
-	if err := d.collect(); err != nil && runErr == nil {
-		res.Status, runErr = metrics.RunFailed, err
+	// An evaluation still in flight was of a completed update: store it
+	// (unless its loss is not finite: then the run diverged there).
+	if err := d.collect(); err != nil {
+		if runErr == nil {
+			res.Status = statusOf(err)
+		}
+		runErr = errors.Join(runErr, err)
 	}
-	status := res.Status
-	if err := rec.End(status, runErr); err != nil && runErr == nil {
-		runErr = err
+	if err := rec.End(res.Status, runErr); err != nil {
+		// The writer stores the run as failed when it can (see
+		// store.RunWriter.End); no error is dropped.
+		if res.Status == metrics.RunComplete || res.Status == metrics.RunDiverged {
+			res.Status = metrics.RunFailed
+		}
+		runErr = errors.Join(runErr, err)
 	}
 	return res, runErr
+}
+
+// runInfo describes the run for Recorder.Begin.
+func runInfo(cfg *Config, s *streams.Stream, ev *evaluator, variants []string, codeVersion string) metrics.RunInfo {
+	info := metrics.RunInfo{
+		Key:            cfg.Key(),
+		Preset:         cfg.Preset,
+		Benchmark:      cfg.Benchmark,
+		Strategy:       cfg.Strategy,
+		Seed:           cfg.Seed,
+		Config:         cfg.JSON(),
+		CodeVersion:    codeVersion,
+		NumExperiences: len(s.Experiences),
+		EvalSubset:     ev.subsetKind,
+		Variants:       variants,
+	}
+	for _, e := range s.Experiences {
+		info.Experiences = append(info.Experiences, metrics.ExperienceInfo{
+			ID: e.ID, Classes: slices.Clone(e.Classes), Task: e.Task,
+			TrainSize: e.Train.Len(), TestSize: e.Test.Len(), EvalSize: ev.size(e.ID),
+		})
+	}
+	return info
+}
+
+// setup calls the strategy's Setup, recovering a panic into a
+// *PanicError.
+func setup(strat strategies.Strategy, sctx *strategies.Context, name string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Where: "strategy " + name + ": Setup", Value: r, Stack: debug.Stack()}
+		}
+	}()
+	if err := strat.Setup(sctx); err != nil {
+		return fmt.Errorf("harness: strategy %s: setup: %w", name, err)
+	}
+	return nil
 }
 
 type driver struct {
@@ -285,17 +345,25 @@ type driver struct {
 	}
 }
 
-func (d *driver) run(ctx context.Context) (Result, error) {
+func (d *driver) run(ctx context.Context) (res Result, err error) {
 	s := d.spec.Stream
 	T := len(s.Experiences)
-	res := Result{Status: metrics.RunRunning}
+	res = Result{Status: metrics.RunRunning}
 	fail := func(err error) (Result, error) {
-		res.Status = metrics.RunFailed
+		res.Status = statusOf(err)
 		return res, err
 	}
-	sched, err := schedule(d.cfg, s)
-	if err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrInvalid, err))
+	// A panic of a strategy call (Step, BeforeExperience, AfterExperience,
+	// a hook, Variants) fails the run with its message and stack.
+	defer func() {
+		if r := recover(); r != nil {
+			res.Status = metrics.RunFailed
+			err = &PanicError{Where: fmt.Sprintf("strategy %s (after %d updates)", d.cfg.Strategy, d.sctx.Iteration), Value: r, Stack: debug.Stack()}
+		}
+	}()
+	sched, serr := schedule(d.cfg, s)
+	if serr != nil {
+		return fail(fmt.Errorf("%w: %v", ErrInvalid, serr))
 	}
 	d.prog = Progress{Experiences: T, Iterations: sched.Total(), Acc: make([]float64, T)}
 	if err := d.matrix(0); err != nil {
@@ -361,7 +429,7 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 				if !strategies.Finite(out.Loss) {
 					res.Status = metrics.RunDiverged
 					res.Iterations = t
-					return res, fmt.Errorf("harness: iteration %d: loss %v: %w", t+1, out.Loss, ErrDiverged)
+					return res, fmt.Errorf("harness: iteration %d: training loss %v: %w", t+1, out.Loss, ErrDiverged)
 				}
 				t++
 				u++
@@ -510,6 +578,14 @@ func (d *driver) collect() error {
 		r.Total += tk.r1 - tk.r0
 		r.LossSum += res[i].loss
 	}
+	for _, r := range d.recs {
+		if !strategies.Finite(r.LossSum) {
+			// The parameters are not finite: the run diverged after the
+			// update before t. The point is not stored (its loss cannot
+			// be).
+			return fmt.Errorf("harness: evaluation at iteration %d: loss on experience %d (%s) is %v: %w", t, r.Evaluated, r.Variant, r.LossSum, ErrDiverged)
+		}
+	}
 	return d.record(d.recs)
 }
 
@@ -544,6 +620,11 @@ func (d *driver) matrix(i int) error {
 		r.Correct += res[j].correct
 		r.Total += tk.r1 - tk.r0
 		r.LossSum += res[j].loss
+	}
+	for _, r := range d.mrecs {
+		if !strategies.Finite(r.LossSum) {
+			return fmt.Errorf("harness: accuracy matrix row %d: loss on experience %d (%s) is %v: %w", i, r.Col, r.Variant, r.LossSum, ErrDiverged)
+		}
 	}
 	return d.rec.Matrix(d.mrecs)
 }

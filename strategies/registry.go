@@ -222,6 +222,11 @@ func decodeParams(strategy string, raw json.RawMessage, dst any) error {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(dst); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				field := te.Field[strings.LastIndex(te.Field, ".")+1:]
+				return fmt.Errorf("strategies: %s: parameter %s: got a %s, want %s", strategy, field, te.Value, kindName(te.Type))
+			}
 			return fmt.Errorf("strategies: %s: parameters: %v", strategy, err)
 		}
 	}
@@ -231,4 +236,23 @@ func decodeParams(strategy string, raw json.RawMessage, dst any) error {
 		}
 	}
 	return nil
+}
+
+// kindName says in words what a parameter of type t holds.
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
 }

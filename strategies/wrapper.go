@@ -47,6 +47,10 @@ func NewWrapper(wrapper string, cfg *BaseConfig) (Wrapper, error) {
 	return Wrapper{Inner: r.Strategy, name: wrapper, innerName: cfg.Base}, nil
 }
 
+// Wrapped returns the strategy the wrapper wraps (for checks of a
+// composition before it runs).
+func (w *Wrapper) Wrapped() Strategy { return w.Inner }
+
 // Wrap returns a Wrapper around inner for a wrapper built in code rather
 // than from parameters; the names are those its errors use.
 func Wrap(wrapper, innerName string, inner Strategy) Wrapper {

@@ -108,6 +108,7 @@ var smallRun = []string{"--experiences", "3", "--epochs", "2", "--batch-size", "
 // TestOwnDataEndToEnd runs the user's data (a Parquet file and a CSV file
 // made here) through cleval run --data.
 func TestOwnDataEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tb := makeTable()
 	pq, csv := filepath.Join(dir, "feat.parquet"), filepath.Join(dir, "feat.csv")
@@ -166,6 +167,7 @@ func TestOwnDataEndToEnd(t *testing.T) {
 // clear error naming the file and the row or column, exit status 2, and no
 // database.
 func TestMalformedDataExitsTwo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name string, change func(*table), parquet bool) string {
 		tb := makeTable()
@@ -249,6 +251,7 @@ func TestMalformedDataExitsTwo(t *testing.T) {
 }
 
 func TestDatasetsCommand(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := cleval(t, "datasets")
 	if code != 0 {
 		t.Fatalf("datasets: exit %d: %s", code, stderr)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -25,7 +26,7 @@ func exportCommand() *cli.Command {
 		Flags: append(selectionFlags(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "parquet", Usage: "parquet or arrow"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "cleval-export", Usage: "output `DIR` (created when missing)"},
-			&cli.IntFlag{Name: "batch-rows", Value: export.DefaultBatchRows, Usage: "rows per record batch / Parquet row group"},
+			numFlag("batch-rows", "rows per record batch / Parquet row group", batchRowsRange, strconv.Itoa(export.DefaultBatchRows)),
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -34,9 +35,6 @@ func exportCommand() *cli.Command {
 			format := export.Format(c.String("format"))
 			if format != export.FormatParquet && format != export.FormatArrow {
 				return usagef("--format %q: must be parquet or arrow", format)
-			}
-			if c.Int("batch-rows") < 1 {
-				return usagef("--batch-rows %d: must be >= 1", c.Int("batch-rows"))
 			}
 			f, err := runFilter(c)
 			if err != nil {
@@ -49,7 +47,7 @@ func exportCommand() *cli.Command {
 			defer db.Close()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			files, err := export.Export(ctx, db, c.String("out"), export.Options{Format: format, Filter: f, BatchRows: c.Int("batch-rows")})
+			files, err := export.Export(ctx, db, c.String("out"), export.Options{Format: format, Filter: f, BatchRows: int(intOr(c, "batch-rows", export.DefaultBatchRows))})
 			switch {
 			case errors.Is(err, store.ErrNotFound), errors.Is(err, export.ErrNoRuns), errors.Is(err, export.ErrOutput):
 				return usageError{err}

@@ -21,32 +21,46 @@ func dbFlag() cli.Flag {
 	return &cli.StringFlag{Name: "db", Value: "cleval.db", Usage: "SQLite database"}
 }
 
-func openReadOnly(c *cli.Context) (*store.DB, error) {
-	db, err := store.Open(c.String("db"), store.Options{ReadOnly: true})
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return db, nil
-}
-
 func runsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "runs",
 		Usage: "list the runs stored in a database",
-		Flags: []cli.Flag{dbFlag()},
+		Description: "A run whose status is running but whose process is gone (killed, out of memory, a lost node) is\n" +
+			"shown as dead; --prune stores such runs as interrupted (their records are kept; a sweep redoes them).\n" +
+			"The next cleval run into the database does the same.",
+		Flags: []cli.Flag{dbFlag(), &cli.BoolFlag{Name: "prune", Usage: "store the runs of processes that are gone as interrupted"}},
 		Action: func(c *cli.Context) error {
-			db, err := openReadOnly(c)
-			if err != nil {
+			if c.NArg() > 0 {
+				return usagef("runs takes no arguments, got %q", c.Args().Slice())
+			}
+			var db *store.DB
+			var err error
+			ctx := context.Background()
+			if c.Bool("prune") {
+				if db, err = openForWriting(c.String("db")); err != nil {
+					return err
+				}
+				n, err := db.PruneDead(ctx, 0)
+				if err != nil {
+					db.Close()
+					return err
+				}
+				fmt.Fprintf(c.App.ErrWriter, "%d runs of processes that are gone stored as interrupted\n", n)
+			} else if db, err = openResults(c); err != nil {
 				return err
 			}
 			defer db.Close()
-			ctx := context.Background()
 			runs, err := db.Runs(ctx)
+			if err != nil {
+				return err
+			}
+			live, err := db.Running(ctx, 0)
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "id\tstatus\tpreset\tbenchmark\tstrategy\tseed\titers\tstarted\tduration\tACC\tmin-ACC\tkey")
+			dead := 0
 			for _, r := range runs {
 				ms, err := db.Metrics(ctx, r.ID)
 				if err != nil {
@@ -60,11 +74,25 @@ func runsCommand() *cli.Command {
 				if preset == "" {
 					preset = "-"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, preset, r.Benchmark, r.Strategy, r.Seed, r.Iterations,
+				status := string(r.Status)
+				if l, ok := live[r.ID]; ok && l.Liveness != store.Alive {
+					status = "running (" + l.Liveness.String() + ")"
+					if l.Liveness == store.Dead {
+						status = "dead"
+						dead++
+					}
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, status, preset, r.Benchmark, r.Strategy, r.Seed, r.Iterations,
 					r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur,
 					formatMetric(ms, metrics.VariantLive, "acc"), formatMetric(ms, metrics.VariantLive, "min_acc"), r.Key)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if dead > 0 {
+				fmt.Fprintf(c.App.Writer, "dead: stored as running, but the process running it is gone; cleval runs --prune --db %s stores them as interrupted\n", db.Path())
+			}
+			return nil
 		},
 	}
 }
@@ -84,7 +112,7 @@ func metricsCommand() *cli.Command {
 		Usage: "print every metric of a stored run",
 		Flags: []cli.Flag{
 			dbFlag(),
-			&cli.Int64Flag{Name: "run", Usage: "run id (see: cleval runs)"},
+			numFlag("run", "run id (see: cleval runs)", runIDRange, ""),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
 			&cli.BoolFlag{Name: "recompute", Usage: "recompute the metrics from the stored records first"},
 		},
@@ -99,16 +127,16 @@ func metricsCommand() *cli.Command {
 			var db *store.DB
 			var err error
 			if c.Bool("recompute") {
-				db, err = store.Open(c.String("db"), store.Options{})
+				db, err = openForWriting(c.String("db"))
 			} else {
-				db, err = openReadOnly(c)
+				db, err = openResults(c)
 			}
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			ctx := context.Background()
-			r, err := db.Run(ctx, c.Int64("run"))
+			r, err := db.Run(ctx, intOf(c, "run"))
 			if err != nil {
 				return usageError{err}
 			}

@@ -6,8 +6,9 @@
 //	cleval runs --db cleval.db      # list stored runs
 //	cleval metrics --db cleval.db --run 1 --format json
 //
-// Exit status: 0 success, 1 failure while running, 2 bad input (usage,
-// configuration, missing dataset), 130 interrupted.
+// Exit status: 0 success, 1 failure while running (a run that failed or
+// diverged), 2 bad input (usage, configuration, missing dataset, a path
+// that is not a usable database), 130 interrupted.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/harness"
 	"github.com/cleval/cleval/internal/version"
+	"github.com/cleval/cleval/metrics/store"
 	_ "github.com/cleval/cleval/strategies/all"
 )
 
@@ -43,7 +45,8 @@ func exitCode(err error) int {
 		return 0
 	case errors.Is(err, errInterrupted):
 		return 130
-	case errors.As(err, &ue), errors.Is(err, harness.ErrInvalid), errors.Is(err, datasets.ErrNotFound), errors.Is(err, datasets.ErrCorrupt):
+	case errors.As(err, &ue), errors.Is(err, harness.ErrInvalid), errors.Is(err, datasets.ErrNotFound), errors.Is(err, datasets.ErrCorrupt),
+		errors.Is(err, store.ErrPath), errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrSchema), errors.Is(err, store.ErrReadOnly):
 		return 2
 	}
 	return 1
@@ -51,7 +54,7 @@ func exitCode(err error) int {
 
 func newApp() *cli.App {
 	onUsage := func(c *cli.Context, err error, isSubcommand bool) error {
-		return usageError{err}
+		return usageError{flagError(err)}
 	}
 	app := &cli.App{
 		Name:                 "cleval",
@@ -62,9 +65,14 @@ func newApp() *cli.App {
 		OnUsageError:         onUsage,
 		Commands:             []*cli.Command{runCommand(), sweepCommand(), mergeCommand(), runsCommand(), metricsCommand(), reportCommand(), ingestCommand(), exportCommand(), plotCommand(), serveCommand(), presetsCommand(), strategiesCommand(), datasetsCommand()},
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = onUsage
+	var setUsage func([]*cli.Command)
+	setUsage = func(cs []*cli.Command) {
+		for _, c := range cs {
+			c.OnUsageError = onUsage
+			setUsage(c.Subcommands)
+		}
 	}
+	setUsage(app.Commands)
 	return app
 }
 

@@ -25,14 +25,26 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The binary directory is readable by everyone: tests run it as
+	// another user (read-only databases).
+	os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "cleval")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		os.Stderr.Write(out)
-		panic(err)
+	if b := os.Getenv("CLEVAL_TEST_BINARY"); b != "" {
+		// Run the command-line tests against another build (an older
+		// cleval, say, to see a regression test fail).
+		binary = b
+	} else {
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			os.Stderr.Write(out)
+			panic(err)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if fixtures.dir != "" {
+		os.RemoveAll(fixtures.dir)
+	}
 	os.Exit(code)
 }
 
@@ -87,6 +99,7 @@ func metricOf(t *testing.T, db *sql.DB, run int, name string, k, j int) float64 
 // TestReferenceExperimentOneEpoch runs the README's main command with one
 // epoch, for ER and for naive, on the real MNIST.
 func TestReferenceExperimentOneEpoch(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a.db")
 	stdout, stderr, code := cleval(t, "run", "--epochs", "1", "--seeds", "0", "--db", path, "--quiet")
 	if code != 0 {
@@ -207,6 +220,7 @@ func equalInts(a, b []int) bool {
 }
 
 func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	empty := t.TempDir()
 	for _, tc := range []struct {
 		name string
@@ -216,8 +230,8 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	}{
 		{"unknown preset", []string{"--preset", "nope"}, nil, `unknown preset "nope"`},
 		{"unknown strategy", []string{"--strategy", "magic"}, nil, `unknown strategy "magic"`},
-		{"negative lr", []string{"--lr", "-0.1"}, nil, "learning rate -0.1"},
-		{"eval size 0", []string{"--eval-size", "0"}, nil, "eval.size 0"},
+		{"negative lr", []string{"--lr", "-0.1"}, nil, "--lr -0.1: must be a finite number > 0"},
+		{"eval size 0", []string{"--eval-size", "0"}, nil, "--eval-size 0: must be an integer from 1 to 16777216"},
 		{"bad seeds", []string{"--seeds", "a"}, nil, "--seeds"},
 		{"param of another strategy", []string{"--preset", "delange-smnist-naive", "--mem-size", "10"}, nil, "naive has no parameter mem_size"},
 		{"unknown flag", []string{"--bogus"}, nil, "bogus"},
@@ -251,12 +265,15 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	}
 }
 
-// TestSIGINTStoresInterrupted interrupts a run and checks the stored state.
+// TestSIGINTStoresInterrupted interrupts a run after its first experience
+// and checks the stored state.
 func TestSIGINTStoresInterrupted(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "int.db")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "run", "--epochs", "1", "--db", path, "--quiet")
+	// The synthetic stream: this test is about the signal, not the data.
+	cmd := exec.CommandContext(ctx, binary, append(append([]string{"run", "--db", path}, q...), "--epochs", "100")...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -344,8 +361,9 @@ func dump(t *testing.T, path string) string {
 // records and metrics (MNIST, the reference model, a smaller evaluation
 // subset to keep the test short).
 func TestThreadsAndWorkersGiveIdenticalRecords(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	common := []string{"run", "--epochs", "1", "--seeds", "0,1", "--eval-size", "300", "--quiet"}
+	common := []string{"run", "--epochs", "1", "--iterations", "20", "--seeds", "0,1", "--eval-size", "300", "--quiet"}
 	var dumps []string
 	for _, extra := range [][]string{
 		{"--threads", "1", "--workers", "1"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -18,8 +19,10 @@ func mergeCommand() *cli.Command {
 		ArgsUsage: "DB...",
 		Description: "Copies the finished runs of every DB into the output database (created when missing), in one\n" +
 			"transaction. A key stored twice with the same results is kept once; with different results the\n" +
-			"merge fails and names the key. Failed runs are kept only for keys without a finished run;\n" +
-			"interrupted and running runs are not copied. Merging the same files again changes nothing.",
+			"merge fails and names the key (exit status 1; nothing is changed, and an output database the merge\n" +
+			"created is removed). Failed runs are kept only for keys without a finished run; interrupted and\n" +
+			"running runs are not copied. Merging the same files again changes nothing. A missing input, one\n" +
+			"that is not a cleval database or has an older schema is bad input (exit status 2).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "database to merge into"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on success"},
@@ -39,21 +42,30 @@ func mergeCommand() *cli.Command {
 					return usagef("merge: %v", err)
 				}
 			}
-			out, err := store.Open(c.String("output"), store.Options{})
+			path := c.String("output")
+			_, statErr := os.Stat(path)
+			created := errors.Is(statErr, fs.ErrNotExist)
+			out, err := openForWriting(path)
 			if err != nil {
 				return err
 			}
-			defer out.Close()
 			st, err := out.Merge(context.Background(), c.Args().Slice())
+			out.Close()
 			if err != nil {
-				if errors.Is(err, store.ErrSchema) || errors.Is(err, store.ErrNotDatabase) {
+				if created {
+					// Leave nothing behind: the output did not exist.
+					for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+						os.Remove(path + suffix)
+					}
+				}
+				if errors.Is(err, store.ErrSchema) || errors.Is(err, store.ErrNotDatabase) || errors.Is(err, store.ErrPath) || errors.Is(err, fs.ErrNotExist) {
 					return usageError{err}
 				}
 				return err
 			}
 			if !c.Bool("quiet") {
 				fmt.Fprintf(c.App.Writer, "merged %d databases into %s: %d runs added, %d already there, %d partial runs replaced; not copied: %d unfinished, %d failed runs of finished keys\n",
-					st.Inputs, out.Path(), st.Added, st.Present, st.Replaced, st.Unfinished, st.Superseded)
+					st.Inputs, path, st.Added, st.Present, st.Replaced, st.Unfinished, st.Superseded)
 			}
 			return nil
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,7 @@ func goBuildPlugin(t *testing.T, dir, out string) {
 // TestExamplePlugin builds examples/plugin, loads it into the freshly built
 // cleval and runs its strategy on the synthetic stream.
 func TestExamplePlugin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	so := filepath.Join(dir, "l2anchor.so")
 	goBuildPlugin(t, filepath.Join("..", "..", "examples", "plugin"), so)
@@ -64,6 +66,21 @@ func TestExamplePlugin(t *testing.T) {
 		t.Errorf("ema over the plugin: %d variants evaluated, want 2 (live, ema0.99)", n)
 	}
 
+	// A truncated copy of the plugin is refused before plugin.Open (which
+	// would crash the process with SIGBUS).
+	whole, err := os.ReadFile(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{100000, len(whole) * 2 / 3} {
+		trunc := filepath.Join(dir, fmt.Sprintf("trunc-%d.so", n))
+		os.WriteFile(trunc, whole[:n], 0o644)
+		_, stderr, code := cleval(t, "strategies", "--plugin", trunc)
+		if code != 2 || !strings.Contains(stderr, "truncated") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("plugin cut at %d bytes: exit %d, stderr %q", n, code, stderr)
+		}
+	}
+
 	// A plugin parameter out of range is rejected before anything is written.
 	db2 := filepath.Join(dir, "bad.db")
 	_, stderr, code = cleval(t, "run", "--plugin", so, "--strategy", "l2-anchor", "--param", "strength=-1",
@@ -80,6 +97,7 @@ func TestExamplePlugin(t *testing.T) {
 // API version or that is not a plugin at all is refused with one clear
 // error, exit status 2 and nothing written.
 func TestBadPlugins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	build := func(name, src string) string {
 		pdir := filepath.Join(dir, name)
@@ -97,7 +115,7 @@ func TestBadPlugins(t *testing.T) {
 	notString := build("notstring", "package main\n\nvar APIVersion = 1\n\nfunc main() {}\n")
 	garbage := filepath.Join(dir, "garbage.so")
 	os.WriteFile(garbage, []byte("not an ELF file"), 0o644)
-	for _, tc := range []struct {
+	cases := []struct {
 		name, path, want string
 	}{
 		{"missing symbol", noSymbol, "exports no symbol APIVersion"},
@@ -105,7 +123,16 @@ func TestBadPlugins(t *testing.T) {
 		{"APIVersion not a string", notString, "want a string variable"},
 		{"not a plugin", garbage, "garbage.so"},
 		{"no such file", filepath.Join(dir, "none.so"), "no such file"},
-	} {
+		{"a Go program", binary, "not a shared object"},
+	}
+	// A C library (plugin.Open would stop the process with "fatal error:
+	// runtime: no plugin module data").
+	if libs, _ := filepath.Glob("/lib*/*/libc.so.6"); len(libs) > 0 {
+		cases = append(cases, struct{ name, path, want string }{"a C library", libs[0], "not a Go plugin"})
+	} else if libs, _ := filepath.Glob("/lib*/libc.so.6"); len(libs) > 0 {
+		cases = append(cases, struct{ name, path, want string }{"a C library", libs[0], "not a Go plugin"})
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "x.db")
 			cmd := exec.Command(binary, "run", "--plugin", tc.path, "--strategy", "naive", "--benchmark", "split-synthetic", "--db", db, "--quiet")
@@ -130,5 +157,28 @@ func TestBadPlugins(t *testing.T) {
 				t.Errorf("the database was created")
 			}
 		})
+	}
+}
+
+// TestPluginPanicFailsTheRun: a plugin strategy that panics in an update
+// fails its run, with the panic's message and stack stored in runs.error;
+// the process does not crash and the run is not left running.
+func TestPluginPanicFailsTheRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	so := filepath.Join(dir, "panics.so")
+	goBuildPlugin(t, filepath.Join("testdata", "panicplugin"), so)
+	db := filepath.Join(dir, "p.db")
+	_, stderr, code := cleval(t, "run", "--plugin", so, "--strategy", "panics-in-step", "--benchmark", "split-synthetic", "--epochs", "1", "--db", db, "--quiet")
+	if code != 1 || !strings.Contains(stderr, "panicked: assignment to entry in nil map") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q: want 1 and one line with the panic", code, stderr)
+	}
+	sdb := openDB(t, db)
+	var status, msg string
+	if err := sdb.QueryRow(`SELECT status, error FROM runs`).Scan(&status, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || !strings.Contains(msg, "assignment to entry in nil map") || !strings.Contains(msg, "goroutine") || !strings.Contains(msg, "panicplugin") {
+		t.Errorf("stored status %q, error %q: want failed with the panic and its stack", status, msg)
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cleval/cleval/internal/tmpfile"
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/report"
 	"github.com/cleval/cleval/metrics/store"
@@ -27,7 +30,7 @@ func (m *multiString) String() string     { return strings.Join(*m, " ") }
 func selectionFlags() []cli.Flag {
 	return []cli.Flag{
 		dbFlag(),
-		&cli.StringFlag{Name: "run", Usage: "run ids, e.g. 1,2,5-9 (default: all; see: cleval runs)"},
+		&cli.StringFlag{Name: "run", Usage: fmt.Sprintf("run ids and ranges, e.g. 1,2,5-9 (each from 1; at most %d ids; default: all; see: cleval runs)", maxIDs)},
 		&cli.StringSliceFlag{Name: "preset", Usage: "only runs of these presets (repeatable or comma-separated)"},
 		&cli.StringSliceFlag{Name: "strategy", Usage: "only runs of these strategies (repeatable or comma-separated)"},
 	}
@@ -37,16 +40,11 @@ func selectionFlags() []cli.Flag {
 func runFilter(c *cli.Context) (store.RunFilter, error) {
 	f := store.RunFilter{Presets: c.StringSlice("preset"), Strategies: c.StringSlice("strategy")}
 	if c.IsSet("run") {
-		ids, err := parseInts(c.String("run"), true)
+		ids, err := parseIDs(c.String("run"))
 		if err != nil {
-			return f, usagef("--run: %v", err)
+			return f, usagef("--run %s: %v", c.String("run"), err)
 		}
-		for _, id := range ids {
-			if id < 1 {
-				return f, usagef("--run: run id %d: ids start at 1", id)
-			}
-			f.IDs = append(f.IDs, int64(id))
-		}
+		f.IDs = ids
 	}
 	return f, nil
 }
@@ -55,6 +53,9 @@ func runFilter(c *cli.Context) (store.RunFilter, error) {
 // do.
 func openResults(c *cli.Context) (*store.DB, error) {
 	path := c.String("db")
+	if path == "" {
+		return nil, usagef("--db: the database path is empty")
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, usagef("database %s does not exist (store runs in it with: cleval run --db %s)", path, path)
 	}
@@ -64,6 +65,9 @@ func openResults(c *cli.Context) (*store.DB, error) {
 			return nil, usagef("%s is not a cleval database (empty or not SQLite): %v", path, err)
 		}
 		return nil, usageError{err}
+	}
+	if why := db.ReadOnlyReason(); why != "" {
+		fmt.Fprintf(c.App.ErrWriter, "cleval: reading %s as an immutable file (%s): a process writing it now is not seen\n", path, why)
 	}
 	return db, nil
 }
@@ -173,7 +177,14 @@ func reportAction(c *cli.Context) error {
 		return usageError{err}
 	}
 	if html := c.String("html"); html != "" {
-		if err := writeHTML(db, r, html); err != nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := writeHTML(ctx, db, r, html)
+		interrupted := ctx.Err() != nil
+		stop()
+		if interrupted {
+			return fmt.Errorf("%w: report stopped, %s not written", errInterrupted, html)
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", html)
@@ -188,10 +199,13 @@ func reportAction(c *cli.Context) error {
 }
 
 // writeHTML renders the page into a temporary file next to path and
-// renames it, so that a failure leaves no half-written page.
-func writeHTML(db *store.DB, r *report.Report, path string) (err error) {
+// renames it, so that a failure or a signal leaves no half-written page
+// (and the next report removes the temporary file of one that was
+// killed).
+func writeHTML(ctx context.Context, db *store.DB, r *report.Report, path string) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
+	tmpfile.Clean(dir, filepath.Base(path))
+	f, err := tmpfile.Create(dir, filepath.Base(path))
 	if err != nil {
 		return usagef("--html %s: %v", path, err)
 	}
@@ -201,7 +215,10 @@ func writeHTML(db *store.DB, r *report.Report, path string) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err := r.WriteHTML(context.Background(), f, db); err != nil {
+	if err := r.WriteHTML(ctx, f, db); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := f.Chmod(0o644); err != nil {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cleval/cleval/metrics/report"
 	"github.com/cleval/cleval/metrics/store"
 )
 
@@ -26,6 +28,7 @@ func resultsDB(t *testing.T) string {
 }
 
 func TestReportCommand(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	stdout, stderr, code := cleval(t, "report", "--db", path, "--success", "min_acc>=0.1", "--compare", "er", "naive")
 	if code != 0 {
@@ -77,6 +80,7 @@ func TestReportCommand(t *testing.T) {
 }
 
 func TestExportCommand(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	for _, format := range []string{"parquet", "arrow"} {
 		out := filepath.Join(t.TempDir(), "out")
@@ -97,6 +101,7 @@ func TestExportCommand(t *testing.T) {
 }
 
 func TestExportBadInput(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.db")
@@ -142,6 +147,7 @@ func TestExportBadInput(t *testing.T) {
 }
 
 func TestPlotCommand(t *testing.T) {
+	t.Parallel()
 	path := resultsDB(t)
 	out := filepath.Join(t.TempDir(), "plots")
 	stdout, stderr, code := cleval(t, "plot", "--db", path, "--out", out, "--zoom", "5")
@@ -163,5 +169,35 @@ func TestPlotCommand(t *testing.T) {
 	}
 	if _, stderr, code := cleval(t, "plot", "--db", path, "--kind", "pie"); code != 2 || !strings.Contains(stderr, "--kind") {
 		t.Errorf("--kind pie: exit %d, %q", code, stderr)
+	}
+}
+
+// TestInterruptedHTMLReportWritesNothing: a report --html stopped by a
+// signal (its context cancelled) leaves neither the page nor a temporary
+// file.
+func TestInterruptedHTMLReportWritesNothing(t *testing.T) {
+	t.Parallel()
+	path, _, _ := fixture(t)
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	set, err := report.Load(context.Background(), db, store.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(set, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := writeHTML(ctx, db, r, filepath.Join(dir, "r.html")); err == nil {
+		t.Fatal("no error from a cancelled report")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

@@ -2,262 +2,244 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/harness"
+	"github.com/cleval/cleval/harness/sweep"
 	"github.com/cleval/cleval/internal/progress"
+	"github.com/cleval/cleval/internal/version"
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/store"
-	"github.com/cleval/cleval/strategies"
 )
 
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "run an experiment (default: preset " + harness.DefaultPreset + ", seed 0) and store it",
-		Description: "Flags override the fields of the preset. Runs are stored in the SQLite database given by --db;\n" +
-			"a summary table is printed on stdout, a progress bar on stderr when it is a terminal.",
-		Flags: withStreamFlags([]cli.Flag{
-			&cli.StringFlag{Name: "preset", Value: harness.DefaultPreset, Usage: "named experiment to start from (see: cleval presets)"},
-			&cli.StringFlag{Name: "benchmark", Usage: "stream: " + strings.Join(harness.Benchmarks, ", ")},
-			&cli.IntFlag{Name: "experiences", Usage: "number of experiences"},
-			&cli.StringFlag{Name: "class-order", Usage: "comma-separated class order, e.g. 9,8,7,6,5,4,3,2,1,0"},
-			&cli.BoolFlag{Name: "permute-classes", Usage: "seeded random class order"},
-			&cli.StringFlag{Name: "strategy", Usage: "registered strategy (see: cleval strategies)"},
-			pluginFlag(),
-			&cli.StringSliceFlag{Name: "param", Usage: "strategy parameter `key=value` (repeatable; value as JSON or a string)"},
-			&cli.IntFlag{Name: "epochs", Usage: "epochs per experience"},
-			&cli.IntFlag{Name: "batch-size", Usage: "new samples per update"},
-			&cli.IntFlag{Name: "replay-batch-size", Usage: "replayed samples per update (strategy parameter replay_batch_size)"},
-			&cli.IntFlag{Name: "mem-size", Usage: "replay memory size (strategy parameter mem_size)"},
-			&cli.Float64Flag{Name: "lr", Usage: "SGD learning rate"},
-			&cli.Float64Flag{Name: "momentum", Usage: "SGD momentum"},
-			&cli.Float64Flag{Name: "weight-decay", Usage: "SGD weight decay"},
-			&cli.StringFlag{Name: "hidden", Usage: "hidden layer sizes, e.g. 400,400"},
-			&cli.IntFlag{Name: "eval-every", Usage: "evaluation period ρ in iterations"},
-			&cli.IntFlag{Name: "eval-size", Usage: "continual-evaluation samples per experience"},
-			&cli.StringFlag{Name: "eval-subset", Usage: "fixed (drawn once) or resampled (every evaluation)"},
-			&cli.StringFlag{Name: "eval-experiences", Usage: "seen or all"},
-			&cli.StringFlag{Name: "seeds", Value: "0", Usage: "seeds to run: a list and ranges, e.g. 0,1,2 or 0-4"},
-			&cli.StringFlag{Name: "db", Value: "cleval.db", Usage: "SQLite database to store runs in"},
-			&cli.StringFlag{Name: "data-dir", Usage: "directory holding the dataset files (also: CLEVAL_DATA)"},
-			&cli.BoolFlag{Name: "download", Usage: "download a missing dataset from its canonical address (SHA-256 checked) into the user cache"},
-			&cli.IntFlag{Name: "threads", Usage: "threads per run (default: all cores divided among the workers); records do not depend on it"},
-			&cli.IntFlag{Name: "workers", Value: 1, Usage: "runs (seeds) computed in parallel"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
-			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile (pprof) of the runs to `FILE`"},
-		}),
+		Description: "Flags override the fields of the preset (a strategy other than the preset's starts from its own\n" +
+			"default parameters); the runs go through the same plan and runner as cleval sweep. Runs are stored in\n" +
+			"the SQLite database given by --db (every run is a new run, also of a configuration stored before); a\n" +
+			"summary table is printed on stdout, a progress bar on stderr when it is a terminal. Ctrl-C or SIGTERM\n" +
+			"stops the runs, stored as interrupted (exit status 130); a second signal exits at once.",
+		Flags:  runFlags(),
 		Action: runAction,
 	}
 }
 
-// parseInts parses "1,2,3" (and, when ranges is set, "0-4").
-func parseInts(s string, ranges bool) ([]int, error) {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if lo, hi, ok := strings.Cut(part, "-"); ranges && ok && lo != "" {
-			a, err1 := strconv.Atoi(lo)
-			b, err2 := strconv.Atoi(hi)
-			if err1 != nil || err2 != nil || b < a {
-				return nil, fmt.Errorf("bad range %q", part)
-			}
-			for v := a; v <= b; v++ {
-				out = append(out, v)
-			}
-			continue
-		}
-		v, err := strconv.Atoi(part)
-		if err != nil {
-			return nil, fmt.Errorf("bad number %q", part)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("empty list %q", s)
-	}
-	return out, nil
-}
-
-// buildConfig resolves the preset and applies the flags that were set.
-func buildConfig(c *cli.Context) (harness.Config, error) {
-	p, err := harness.LookupPreset(c.String("preset"))
+// runPlan resolves the command line into a prepared plan: the preset with
+// the flags laid over it, one run per seed, every run validated and its
+// stream built.
+func runPlan(c *cli.Context, data *harness.Data) (*sweep.Plan, error) {
+	preset, err := harness.LookupPreset(c.String("preset"))
 	if err != nil {
-		return harness.Config{}, err
+		return nil, err
 	}
-	cfg := p.Config
-	if c.IsSet("benchmark") {
-		cfg.Benchmark = c.String("benchmark")
+	fields, err := runFieldsOf(c, preset)
+	if err != nil {
+		return nil, err
 	}
-	if c.IsSet("experiences") {
-		cfg.Experiences = c.Int("experiences")
+	seeds, err := sweep.ParseSeeds(c.String("seeds"))
+	if err != nil {
+		return nil, usagef("--seeds %s: %s", c.String("seeds"), strings.TrimPrefix(err.Error(), harness.ErrInvalid.Error()+": "))
 	}
-	if c.IsSet("class-order") {
-		order, err := parseInts(c.String("class-order"), false)
-		if err != nil {
-			return cfg, usagef("--class-order: %v", err)
+	// One seed: errors need not name the run.
+	oneRun := func(err error) error {
+		var se *sweep.Error
+		if len(seeds) == 1 && errors.As(err, &se) {
+			se.Run = ""
 		}
-		cfg.ClassOrder = order
+		return err
 	}
-	if c.IsSet("permute-classes") {
-		cfg.PermuteClasses = c.Bool("permute-classes")
+	exp, err := sweep.FromFields("cleval run", preset.Name, fields, seeds)
+	if err != nil {
+		return nil, err
 	}
-	if err := applyStreamFlags(c, &cfg); err != nil {
-		return cfg, err
+	plan, err := exp.Expand()
+	if err != nil {
+		return nil, oneRun(err)
 	}
-	if c.IsSet("strategy") && c.String("strategy") != cfg.Strategy {
-		cfg.Strategy = c.String("strategy")
-		// The preset's parameters belong to its strategy: another strategy
-		// starts from its own defaults.
-		cfg.StrategyParams = nil
+	if err := plan.Prepare(data); err != nil {
+		return nil, oneRun(err)
 	}
-	setParam := func(name string, v any) error {
-		info, err := strategies.Lookup(cfg.Strategy)
-		if err != nil {
-			return err
-		}
-		if !info.Has(name) {
-			return usagef("strategy %s has no parameter %s", cfg.Strategy, name)
-		}
-		return cfg.SetStrategyParam(name, v)
-	}
-	if c.IsSet("replay-batch-size") {
-		if err := setParam("replay_batch_size", c.Int("replay-batch-size")); err != nil {
-			return cfg, err
-		}
-	}
-	if c.IsSet("mem-size") {
-		if err := setParam("mem_size", c.Int("mem-size")); err != nil {
-			return cfg, err
-		}
-	}
-	for _, kv := range joinParams(c.StringSlice("param")) {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return cfg, usagef("--param %q: want key=value", kv)
-		}
-		var val any
-		if json.Unmarshal([]byte(v), &val) != nil {
-			val = v
-		}
-		if err := setParam(k, val); err != nil {
-			return cfg, err
-		}
-	}
-	if c.IsSet("epochs") {
-		cfg.Epochs = c.Int("epochs")
-	}
-	if c.IsSet("batch-size") {
-		cfg.BatchSize = c.Int("batch-size")
-	}
-	if c.IsSet("lr") {
-		cfg.Optimizer.LR = c.Float64("lr")
-	}
-	if c.IsSet("momentum") {
-		cfg.Optimizer.Momentum = c.Float64("momentum")
-	}
-	if c.IsSet("weight-decay") {
-		cfg.Optimizer.WeightDecay = c.Float64("weight-decay")
-	}
-	if c.IsSet("hidden") {
-		h, err := parseInts(c.String("hidden"), false)
-		if err != nil {
-			return cfg, usagef("--hidden: %v", err)
-		}
-		cfg.Hidden = h
-	}
-	if c.IsSet("eval-every") {
-		cfg.Eval.Every = c.Int("eval-every")
-	}
-	if c.IsSet("eval-size") {
-		cfg.Eval.Size = c.Int("eval-size")
-	}
-	if c.IsSet("eval-subset") {
-		cfg.Eval.Subset = c.String("eval-subset")
-	}
-	if c.IsSet("eval-experiences") {
-		cfg.Eval.Experiences = c.String("eval-experiences")
-	}
-	return cfg, nil
+	return plan, nil
 }
 
 func runAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("run takes no arguments, got %q", c.Args().Slice())
 	}
-	base, err := buildConfig(c)
-	if err != nil {
-		return err
-	}
-	if c.Int("threads") < 0 {
-		return usagef("--threads %d: must be >= 0 (0 = all cores)", c.Int("threads"))
-	}
-	if c.Int("workers") < 1 {
-		return usagef("--workers %d: must be >= 1", c.Int("workers"))
-	}
-	seeds, err := parseInts(c.String("seeds"), true)
-	if err != nil {
-		return usagef("--seeds: %v", err)
-	}
-	// Validate every run and load the data before touching the database.
-	cfgs := make([]harness.Config, len(seeds))
-	for i, s := range seeds {
-		if s < 0 {
-			return usagef("--seeds: seed %d: must be >= 0", s)
-		}
-		cfg := base
-		cfg.Seed = uint64(s)
-		if _, err := cfg.Resolve(); err != nil {
-			return err
-		}
-		cfgs[i] = cfg
-	}
 	data := &harness.Data{Locate: datasets.LocateOptions{Dir: c.String("data-dir"), Download: c.Bool("download")}}
-	if _, err := data.Stream(&cfgs[0]); err != nil {
+	plan, err := runPlan(c, data)
+	if err != nil {
 		return err
 	}
-	db, err := store.Open(c.String("db"), store.Options{})
+	workers := int(intOr(c, "workers", 1))
+	threads := int(intOr(c, "threads", 0))
+	if err := sweep.CheckMemory(plan.Runs, workers, threads); err != nil {
+		return err
+	}
+	if c.Bool("dry-run") {
+		return dryRun(c, plan, plan.Runs, "", true)
+	}
+	var prof *os.File
+	if path := c.String("cpuprofile"); path != "" {
+		// Checked before the database is created.
+		if prof, err = os.Create(path); err != nil {
+			return usagef("--cpuprofile: %v", err)
+		}
+		defer prof.Close()
+	}
+	db, err := openForWriting(c.String("db"))
 	if err != nil {
+		if prof != nil {
+			prof.Close()
+			os.Remove(prof.Name())
+		}
 		return err
 	}
 	defer db.Close()
-
-	if path := c.String("cpuprofile"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return usagef("--cpuprofile: %v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+	// Runs left running by processes that are gone are interrupted.
+	if _, err := db.PruneDead(context.Background(), 0); err != nil {
+		return err
+	}
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := withSignals(c.Context)
 	defer stop()
-	bar := progress.New(os.Stderr, c.Bool("quiet"))
-	ids, runErr := runAll(ctx, c, db, data, cfgs, bar)
+	bar := newRunBar(plan.Runs, c.Bool("quiet"))
+	r := &sweep.Runner{DB: db, Data: data, Workers: workers, Threads: threads, Fresh: true, CodeVersion: version.Version, Events: bar.event}
+	sum, runErr := r.Run(ctx, plan.Runs)
+	bar.done()
+	if sum == nil {
+		return runErr
+	}
+	var ids []int64
+	for _, o := range sum.Outcomes {
+		if o.RunID != 0 {
+			ids = append(ids, o.RunID)
+		}
+	}
 	if len(ids) > 0 {
 		if err := printSummary(c.App.Writer, db, ids); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
-	return runErr
+	switch {
+	case runErr != nil && !errors.Is(runErr, context.Canceled):
+		return runErr
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: unfinished runs stored as interrupted", errInterrupted)
+	}
+	return outcomeError(sum, db.Path())
+}
+
+// outcomeError reports the runs that failed or diverged (nil when every
+// run completed).
+func outcomeError(sum *sweep.Summary, path string) error {
+	var bad []sweep.Outcome
+	for _, o := range sum.Outcomes {
+		if o.Status != metrics.RunComplete {
+			bad = append(bad, o)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	o := bad[0]
+	what := "failed"
+	if o.Status == metrics.RunDiverged {
+		what = "diverged (its records up to there and its metrics are stored)"
+	}
+	msg := "error unknown"
+	if o.Err != nil {
+		msg, _, _ = strings.Cut(o.Err.Error(), "\n")
+	}
+	run := "the run"
+	if o.RunID != 0 {
+		run = fmt.Sprintf("run %d", o.RunID)
+	}
+	if len(sum.Outcomes) > 1 {
+		run += " (" + o.Run.Label + ")"
+	}
+	err := fmt.Errorf("%s %s: %s", run, what, msg)
+	if len(bad) > 1 {
+		err = fmt.Errorf("%w; %d of %d runs did not complete (see: cleval runs --db %s)", err, len(bad), len(sum.Outcomes), path)
+	}
+	return err
+}
+
+// openForWriting opens the database a command stores runs in.
+func openForWriting(path string) (*store.DB, error) {
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		if errors.Is(err, store.ErrPath) || errors.Is(err, store.ErrNotDatabase) || errors.Is(err, store.ErrSchema) || errors.Is(err, store.ErrReadOnly) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return db, nil
+}
+
+// runBar shows the progress of cleval run: the run's experience and
+// accuracies, or, with several runs, the runs done and the iterations.
+type runBar struct {
+	mu       sync.Mutex
+	bar      *progress.Bar
+	runs     []sweep.Run
+	iters    map[int]int
+	finished int
+}
+
+func newRunBar(runs []sweep.Run, quiet bool) *runBar {
+	b := &runBar{bar: progress.New(os.Stderr, quiet), runs: runs, iters: map[int]int{}}
+	b.bar.Start()
+	return b
+}
+
+func (b *runBar) event(e sweep.Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e.Kind {
+	case sweep.EventEnd:
+		b.finished++
+		return
+	case sweep.EventProgress:
+	default:
+		return
+	}
+	p := e.Progress
+	if len(b.runs) == 1 {
+		cfg := &e.Outcome.Run.Config
+		b.bar.Update(fmt.Sprintf("%s seed %d", cfg.Strategy, cfg.Seed), p.Iteration, p.Iterations, progressDetail(p))
+		return
+	}
+	b.iters[e.Outcome.Run.Index] = p.Iteration
+	d, t := 0, 0
+	for _, r := range b.runs {
+		d += b.iters[r.Index]
+		t += r.Iterations
+	}
+	b.bar.Update(fmt.Sprintf("%d/%d runs", b.finished, len(b.runs)), d, t, "")
+}
+
+func (b *runBar) done() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.bar.Done()
 }
 
 func progressDetail(p harness.Progress) string {

@@ -14,6 +14,7 @@ import (
 // rejected before the run starts: one clear line, exit status 2, no
 // database.
 func TestBadStrategyParamsExitTwo(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -65,6 +66,7 @@ func TestBadStrategyParamsExitTwo(t *testing.T) {
 
 // TestStrategiesListsEveryStrategy checks the strategies command.
 func TestStrategiesListsEveryStrategy(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := cleval(t, "strategies")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -82,6 +84,7 @@ func TestStrategiesListsEveryStrategy(t *testing.T) {
 }
 
 func TestJoinParams(t *testing.T) {
+	t.Parallel()
 	in := []string{"decays=[0.9", "0.99]", "base=er", `base_params={"mem_size":500`, `"loss":"weighted"}`, "name=a", "b"}
 	want := []string{"decays=[0.9,0.99]", "base=er", `base_params={"mem_size":500,"loss":"weighted"}`, "name=a,b"}
 	got := joinParams(in)

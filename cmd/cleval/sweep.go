@@ -40,10 +40,11 @@ func sweepCommand() *cli.Command {
 			"cleval merge combines them (see deploy/slurm and deploy/k8s).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "db", Value: "cleval.db", Usage: "SQLite database to store runs in"},
-			&cli.IntFlag{Name: "workers", Aliases: []string{"j"}, Usage: "runs in parallel (0: one per core, the fastest for small models)"},
-			&cli.IntFlag{Name: "threads", Usage: "threads per run (default: cores / workers); records do not depend on it"},
-			&cli.StringFlag{Name: "shard", Usage: "run only part `i/n` of the sweep (i = 0..n-1), e.g. a job-array index"},
+			numFlag("workers", "runs in parallel (at most the runs to do)", harness.Range{Min: 1, Max: maxThreads, Integer: true, Zero: "one per core"}, "one per core, the fastest for small models", "j"),
+			numFlag("threads", "threads per run (records do not depend on it)", threadsRange, "cores / workers"),
+			&cli.StringFlag{Name: "shard", Usage: fmt.Sprintf("run only part `i/n` of the sweep (0 <= i < n <= %d), e.g. a job-array index", sweep.MaxShards)},
 			&cli.BoolFlag{Name: "retry-failed", Usage: "run again the runs whose last attempt failed"},
+			&cli.BoolFlag{Name: "retry-diverged", Usage: "run again the runs that diverged (otherwise a diverged run is a result)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "list the runs and what would be done, run nothing"},
 			&cli.StringFlag{Name: "data-dir", Usage: "directory holding the dataset files (also: CLEVAL_DATA)"},
 			&cli.BoolFlag{Name: "download", Usage: "download a missing dataset from its canonical address (SHA-256 checked) into the user cache"},
@@ -60,16 +61,11 @@ func sweepAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usagef("sweep takes one experiment file, got %d arguments (see: cleval sweep --help)", c.NArg())
 	}
-	workers := c.Int("workers")
-	if workers < 0 {
-		return usagef("--workers %d: must be >= 0 (0 = one per core)", workers)
-	}
+	workers := int(intOr(c, "workers", 0))
 	if workers == 0 {
 		workers = max(1, sweep.ThreadsPerRun(1))
 	}
-	if c.Int("threads") < 0 {
-		return usagef("--threads %d: must be >= 0 (0 = cores / workers)", c.Int("threads"))
-	}
+	threads := int(intOr(c, "threads", 0))
 	exp, err := sweep.Load(c.Args().First())
 	if err != nil {
 		return err
@@ -92,43 +88,30 @@ func sweepAction(c *cli.Context) error {
 	if err := plan.Prepare(data); err != nil {
 		return err
 	}
-	if c.Bool("dry-run") {
-		return sweepDryRun(c, plan, runs, shardNote)
+	if err := sweep.CheckMemory(runs, workers, threads); err != nil {
+		return err
 	}
-	db, err := store.Open(c.String("db"), store.Options{})
+	if c.Bool("dry-run") {
+		return dryRun(c, plan, runs, shardNote, false)
+	}
+	db, err := openForWriting(c.String("db"))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	bar := newSweepBar(os.Stderr, c.Bool("quiet"), runs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n == 1 {
-				bar.interrupt()
-				fmt.Fprintln(os.Stderr, "cleval: stopping: the runs in progress will be stored as interrupted (signal again to exit at once)")
-				cancel()
-				continue
-			}
-			fmt.Fprintln(os.Stderr, "cleval: exiting at once; the runs in progress are redone on the next attempt")
-			os.Exit(130)
-		}
-	}()
+	ctx, stop := withSignals(c.Context, bar.interrupt)
+	defer stop()
 	r := &sweep.Runner{
-		DB:          db,
-		Data:        data,
-		Workers:     workers,
-		Threads:     c.Int("threads"),
-		RetryFailed: c.Bool("retry-failed"),
-		CodeVersion: version.Version,
-		Events:      bar.event,
+		DB:            db,
+		Data:          data,
+		Workers:       workers,
+		Threads:       threads,
+		RetryFailed:   c.Bool("retry-failed"),
+		RetryDiverged: c.Bool("retry-diverged"),
+		CodeVersion:   version.Version,
+		Events:        bar.event,
 	}
 	sum, runErr := r.Run(ctx, runs)
 	bar.done()
@@ -159,16 +142,49 @@ func sweepAction(c *cli.Context) error {
 		return fmt.Errorf("%w: %d runs not finished; run the same command again to resume", errInterrupted, unfinished)
 	case failed > 0:
 		return fmt.Errorf("sweep: %d of %d runs failed (see: cleval runs --db %s; --retry-failed runs them again)", failed, len(runs), db.Path())
+	case sum.Count(metrics.RunDiverged) > 0 && !c.Bool("quiet"):
+		fmt.Fprintf(os.Stderr, "cleval: %d runs diverged: their records and metrics are stored (--retry-diverged runs them again)\n", sum.Count(metrics.RunDiverged))
 	}
 	return runErr
 }
 
-// sweepDryRun lists the runs and what a sweep would do with each.
-func sweepDryRun(c *cli.Context, plan *sweep.Plan, runs []sweep.Run, shardNote string) error {
+// withSignals returns a context cancelled by the first SIGINT or SIGTERM
+// (after calling each of onFirst and saying so on stderr); a second
+// signal exits at once with status 130. stop releases the signals.
+func withSignals(parent context.Context, onFirst ...func()) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				for _, f := range onFirst {
+					f()
+				}
+				fmt.Fprintln(os.Stderr, "cleval: stopping: the runs in progress will be stored as interrupted (signal again to exit at once)")
+				cancel()
+				continue
+			}
+			fmt.Fprintln(os.Stderr, "cleval: exiting at once; the runs in progress are redone on the next attempt")
+			os.Exit(130)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(sigs)
+		cancel()
+	}
+}
+
+// dryRun lists the runs and what a sweep (or, fresh, cleval run) would do
+// with each; it reads the database when it exists and creates nothing.
+func dryRun(c *cli.Context, plan *sweep.Plan, runs []sweep.Run, shardNote string, fresh bool) error {
 	states := map[string]store.KeyState{}
 	path := c.String("db")
 	if _, err := os.Stat(path); err == nil {
-		db, err := store.Open(path, store.Options{ReadOnly: true})
+		db, err := openResults(c)
 		if err != nil {
 			return err
 		}
@@ -182,6 +198,9 @@ func sweepDryRun(c *cli.Context, plan *sweep.Plan, runs []sweep.Run, shardNote s
 		}
 	}
 	retry := c.Bool("retry-failed")
+	toRun := func(st store.KeyState) bool {
+		return fresh || st.ToRun(retry) || c.Bool("retry-diverged") && st.State == store.StateDone && st.Status == metrics.RunDiverged
+	}
 	w := c.App.Writer
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\taction\tstored\titers\tkey\trun")
@@ -194,7 +213,7 @@ func sweepDryRun(c *cli.Context, plan *sweep.Plan, runs []sweep.Run, shardNote s
 			stored = fmt.Sprintf("run %d %s", st.RunID, st.Status)
 		}
 		switch {
-		case st.ToRun(retry):
+		case toRun(st):
 			action = "run"
 			todo++
 			iters += r.Iterations

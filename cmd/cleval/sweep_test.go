@@ -236,18 +236,21 @@ func countRows(path, query string) (int, error) {
 // integrity check, its complete runs are exactly finished ones, and the
 // end result is bit-identical to an uninterrupted sweep.
 func TestSweepSIGKILLResume(t *testing.T) {
+	t.Parallel()
 	interruptLoop(t, syscall.SIGKILL, 6)
 }
 
 // TestSweepSIGINTResume does the same with SIGINT: the sweep stops
 // cleanly (exit 130), leaving no run "running".
 func TestSweepSIGINTResume(t *testing.T) {
+	t.Parallel()
 	interruptLoop(t, syscall.SIGINT, 6)
 }
 
 // TestSweepSecondSignalExitsAtOnce: a second SIGINT exits at once; the
 // database stays sound and the sweep resumes.
 func TestSweepSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	want, _ := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)
@@ -281,6 +284,7 @@ func TestSweepSecondSignalExitsAtOnce(t *testing.T) {
 // TestSweepTwoProcessesOneDatabase runs the same sweep in two processes on
 // one database at once: both succeed and every run is stored once.
 func TestSweepTwoProcessesOneDatabase(t *testing.T) {
+	t.Parallel()
 	want, _ := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)
@@ -317,6 +321,7 @@ func TestSweepTwoProcessesOneDatabase(t *testing.T) {
 // TestSweepShardsAndMerge runs a sweep as 3 shards into 3 databases,
 // merges them, and compares with the local sweep.
 func TestSweepShardsAndMerge(t *testing.T) {
+	t.Parallel()
 	want, ref := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)
@@ -358,6 +363,7 @@ func TestSweepShardsAndMerge(t *testing.T) {
 }
 
 func TestMergeConflictAndOldSchemaCLI(t *testing.T) {
+	t.Parallel()
 	_, ref := reference(t)
 	dir := t.TempDir()
 	// A copy of the reference with one result changed.
@@ -399,13 +405,14 @@ func TestMergeConflictAndOldSchemaCLI(t *testing.T) {
 }
 
 func TestSweepBadInputRunsNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct{ name, src, want string }{
 		{"unknown key", "preset: delange-smnist-er\nbase:\n  epochz: 1\n", `bad.yaml:3:3: epochz: unknown field "epochz"`},
 		{"wrong type", "preset: delange-smnist-er\nbase:\n  optimizer: {lr: fast}\n", "bad.yaml:3:19: optimizer.lr: got string, want a number"},
 		{"empty grid", "preset: delange-smnist-er\ngrid:\n  optimizer.lr: []\n", "bad.yaml:3:17: grid.optimizer.lr: empty list"},
 		{"unknown preset", "preset: delange-smnist-er\ngrid:\n  preset: [delange-smnist-er, delange]\n", `bad.yaml:3:31: grid.preset: unknown preset "delange"`},
-		{"bad value in one run", "preset: delange-smnist-er\nbase: {benchmark: split-synthetic, epochs: 1}\ngrid:\n  batch_size: [16, 0]\n", "bad.yaml:4:20: batch_size 0: must be >= 1 (batch_size=0 seed=0)"},
+		{"bad value in one run", "preset: delange-smnist-er\nbase: {benchmark: split-synthetic, epochs: 1}\ngrid:\n  batch_size: [16, 0]\n", "bad.yaml:4:20: batch_size 0: must be an integer from 1 to 16777216 (batch_size=0 seed=0)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exp := writeFile(t, dir, "bad.yaml", tc.src)
@@ -434,6 +441,7 @@ func TestSweepBadInputRunsNothing(t *testing.T) {
 }
 
 func TestSweepDryRun(t *testing.T) {
+	t.Parallel()
 	_, ref := reference(t)
 	dir := t.TempDir()
 	exp := writeFile(t, dir, "kill.yaml", killSweep)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -34,6 +35,8 @@ type Run struct {
 	// Iterations is the number of updates the run makes (known after
 	// Plan.Prepare; 0 before).
 	Iterations int
+	// Memory is the run's estimated memory (known after Plan.Prepare).
+	Memory harness.Memory
 
 	// where the run came from, for errors found later (Prepare)
 	src *point
@@ -255,7 +258,7 @@ func (pt *point) config() (harness.Config, error) {
 
 // errField makes an *Error at the field path of the point's tree.
 func (pt *point) errField(path []string, err error, run string) *Error {
-	e := &Error{File: pt.file, Field: strings.Join(path, "."), Run: run, Err: err}
+	e := &Error{File: pt.file, Field: strings.Join(path, "."), Run: run, Err: err, Source: pt.sourceOf(path)}
 	n := pt.nodeOf(path)
 	if n == nil {
 		n = pt.fallbackNode()
@@ -280,6 +283,31 @@ func (pt *point) nodeOf(path []string) *yaml.Node {
 		return w[0].node
 	}
 	return nil
+}
+
+// sourceOf returns where the value at path was given when it was not
+// written in a file (Field.From), or "".
+func (pt *point) sourceOf(path []string) string {
+	v := pt.tree.at(path)
+	if v == nil {
+		return ""
+	}
+	if v.from != "" {
+		return v.from
+	}
+	// A map assembled from several fields: all of them.
+	var froms []string
+	var walk func(v *val)
+	walk = func(v *val) {
+		if v.from != "" && !slices.Contains(froms, v.from) {
+			froms = append(froms, v.from)
+		}
+		for _, k := range v.keys {
+			walk(v.fields[k])
+		}
+	}
+	walk(v)
+	return strings.Join(froms, ", ")
 }
 
 func (pt *point) fallbackNode() *yaml.Node {
@@ -366,11 +394,12 @@ func (pt *point) locate(err error, run string) *Error {
 	var n *yaml.Node
 	if path != nil {
 		e.Field = strings.Join(path, ".")
+		e.Source = pt.sourceOf(path)
 		n = pt.nodeOf(path)
 	}
 	if n == nil {
 		n = pt.fallbackNode()
-		if pt.tree.get("preset") == nil {
+		if pt.tree.get("preset") == nil && pt.file != "" {
 			e.Err = fmt.Errorf("%s (the experiment names no preset: start from one with preset: NAME, see cleval presets, or set every field in base)", msg)
 		}
 	}
@@ -477,44 +506,67 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// NewPlan makes a plan of configurations given directly (cleval run
-// --seeds): each is validated; duplicates are run once.
-func NewPlan(cfgs []harness.Config) (*Plan, error) {
-	plan := &Plan{}
-	byKey := map[string]int{}
-	for _, c := range cfgs {
-		c = cloneConfig(c)
-		if _, err := c.Resolve(); err != nil {
-			return nil, err
-		}
-		key := c.Key()
-		label := fmt.Sprintf("seed=%d", c.Seed)
-		if i, dup := byKey[key]; dup {
-			plan.Duplicates = append(plan.Duplicates, Duplicate{Label: label, Of: i})
-			continue
-		}
-		byKey[key] = len(plan.Runs)
-		plan.Runs = append(plan.Runs, Run{Index: len(plan.Runs), Config: c, Key: key, Label: label})
-	}
-	return plan, nil
-}
-
 // Prepare builds the stream of every run with data (which caches the
 // datasets), so that a run whose stream cannot be built fails now, with
-// its location, and sets each run's Iterations.
+// its location, and sets each run's Iterations and Memory. Before building
+// a stream it refuses one that would not fit in memory, and after, a run
+// of more than harness.MaxUpdates updates or whose model and batches
+// alone would not fit (harness.CheckRun with one thread; CheckMemory
+// checks the threads and workers).
 func (p *Plan) Prepare(data *harness.Data) error {
 	for i := range p.Runs {
 		r := &p.Runs[i]
-		s, err := data.Stream(&r.Config)
-		if err != nil {
+		fail := func(err error) error {
 			if r.src != nil && errors.Is(err, harness.ErrInvalid) {
 				return r.src.locate(err, r.Label)
 			}
 			return err
 		}
+		if err := data.CheckResources(&r.Config); err != nil {
+			return fail(err)
+		}
+		s, err := data.Stream(&r.Config)
+		if err != nil {
+			return fail(err)
+		}
+		if err := harness.CheckRun(&r.Config, s, 1, 1); err != nil {
+			return fail(err)
+		}
+		r.Memory = harness.EstimateMemory(&r.Config, s)
+		r.Iterations = 0
 		for _, n := range harness.Iterations(&r.Config, s) {
 			r.Iterations += n
 		}
+	}
+	return nil
+}
+
+// CheckMemory refuses to run runs (prepared) workers at a time with
+// threads threads each when the largest would, times workers, need more
+// memory than this machine has (harness.MemoryLimit). threads and workers
+// are as the Runner resolves them (<= 0: the defaults).
+func CheckMemory(runs []Run, workers, threads int) error {
+	workers = min(max(1, workers), max(1, len(runs)))
+	if threads <= 0 {
+		threads = ThreadsPerRun(workers)
+	}
+	var need int64
+	worst := -1
+	for i, r := range runs {
+		if m := r.Memory.Total(threads); m > need {
+			need, worst = m, i
+		}
+	}
+	if worst < 0 {
+		return nil
+	}
+	total := need * int64(workers)
+	if need > 0 && total/int64(workers) != need {
+		total = math.MaxInt64
+	}
+	if limit := harness.MemoryLimit(); limit > 0 && total > limit {
+		return fmt.Errorf("%w: %d runs at once with %d threads each would need about %s of memory (run %s alone about %s), more than the %s this machine has: use fewer workers or threads",
+			harness.ErrInvalid, workers, threads, harness.FormatBytes(total), runs[worst].Label, harness.FormatBytes(need), harness.FormatBytes(limit))
 	}
 	return nil
 }

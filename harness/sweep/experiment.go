@@ -1,8 +1,11 @@
 package sweep
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -26,21 +29,29 @@ type Error struct {
 	// Run names the run whose configuration is wrong, "" when the problem
 	// is in the file's structure.
 	Run string
-	Err error
+	// Source says where the field's value was given when not in the file
+	// (a command-line flag such as "--lr", see Field); the message then
+	// starts with it instead of the field.
+	Source string
+	Err    error
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+			if e.Column > 0 {
+				fmt.Fprintf(&b, ":%d", e.Column)
+			}
 		}
+		b.WriteString(": ")
 	}
-	b.WriteString(": ")
 	msg := strings.TrimPrefix(e.Err.Error(), harness.ErrInvalid.Error()+": ")
-	if e.Field != "" && !strings.HasPrefix(msg, e.Field) {
+	if e.Source != "" {
+		b.WriteString(e.Source + ": ")
+	} else if e.Field != "" && !strings.HasPrefix(msg, e.Field) {
 		// "optimizer: learning rate ..." at field optimizer.lr reads
 		// "optimizer.lr: learning rate ...".
 		if head, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(e.Field, head+".") {
@@ -136,13 +147,25 @@ var (
 func Parse(file string, data []byte) (*Experiment, error) {
 	p := &parser{file: file}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	yamlErr := func(err error) error {
 		msg := err.Error()
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, &Error{File: file, Line: line, Err: errors.New(m[2])}
+			return &Error{File: file, Line: line, Err: errors.New(m[2])}
 		}
-		return nil, &Error{File: file, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
+		return &Error{File: file, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		return nil, yamlErr(err)
+	}
+	// A second document would be ignored: refuse it.
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		if err != nil {
+			return nil, yamlErr(err)
+		}
+		return nil, p.errAt(&next, "", "a second YAML document (after ---): an experiment file holds one; put several experiments in one document, under experiments:")
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, p.errAt(nil, "", "empty experiment file: give at least a preset or a base configuration")
@@ -329,6 +352,73 @@ func (p *parser) reserved(v *val, where string) error {
 
 var seedRange = regexp.MustCompile(`^\s*(\d+)\s*(?:-\s*(\d+))?\s*$`)
 
+// MaxSeeds is the most seeds a list or range of seeds may hold.
+const MaxSeeds = maxRuns
+
+// ParseSeeds parses seeds written as a list of seeds and ranges, e.g.
+// "0,1,2", "0-4" or "0-4,7" (seeds are integers from 0 to 2^64-1). A seed
+// listed twice and more than MaxSeeds seeds are errors naming the value.
+func ParseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	seen := map[uint64]bool{}
+	err := parseSeeds(s, func(v uint64) error {
+		if seen[v] {
+			return fmt.Errorf("seed %d listed twice", v)
+		}
+		if len(out) >= MaxSeeds {
+			return fmt.Errorf("more than %d seeds", MaxSeeds)
+		}
+		seen[v] = true
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", harness.ErrInvalid, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %q: no seeds (want seeds like 0,1,2 or ranges like 0-4)", harness.ErrInvalid, s)
+	}
+	return out, nil
+}
+
+// parseSeeds calls add for every seed of a string of seeds and ranges.
+// A range's size is checked before it is walked, and the walk cannot
+// overflow.
+func parseSeeds(s string, add func(uint64) error) error {
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" && strings.Contains(s, ",") {
+			return fmt.Errorf("%q: empty item in the list of seeds", s)
+		}
+		m := seedRange.FindStringSubmatch(part)
+		if m == nil {
+			return fmt.Errorf("%q: want seeds like 0,1,2 or ranges like 0-4 (integers from 0 to %d)", strings.TrimSpace(part), uint64(math.MaxUint64))
+		}
+		lo, err1 := strconv.ParseUint(m[1], 10, 64)
+		hi := lo
+		var err2 error
+		if m[2] != "" {
+			hi, err2 = strconv.ParseUint(m[2], 10, 64)
+		}
+		switch {
+		case err1 != nil || err2 != nil:
+			return fmt.Errorf("%q: seeds are integers from 0 to %d", strings.TrimSpace(part), uint64(math.MaxUint64))
+		case hi < lo:
+			return fmt.Errorf("seed range %q: the end is below the start", strings.TrimSpace(part))
+		case hi-lo >= MaxSeeds:
+			return fmt.Errorf("seed range %q holds %d seeds, more than the %d allowed", strings.TrimSpace(part), hi-lo+1, MaxSeeds)
+		}
+		for v := lo; ; v++ {
+			if err := add(v); err != nil {
+				return err
+			}
+			if v == hi {
+				break
+			}
+		}
+	}
+	return nil
+}
+
 // seeds parses a list of seeds, a single seed, or a string of ranges
 // ("0-4,7").
 func (p *parser) seeds(n *yaml.Node, field string) ([]uint64, error) {
@@ -339,8 +429,8 @@ func (p *parser) seeds(n *yaml.Node, field string) ([]uint64, error) {
 		if seen[s] {
 			return p.errAt(at, field, fmt.Sprintf("seed %d listed twice", s))
 		}
-		if len(out) >= maxRuns {
-			return p.errAt(at, field, fmt.Sprintf("more than %d seeds", maxRuns))
+		if len(out) >= MaxSeeds {
+			return p.errAt(at, field, fmt.Sprintf("more than %d seeds", MaxSeeds))
 		}
 		seen[s] = true
 		out = append(out, s)
@@ -354,35 +444,23 @@ func (p *parser) seeds(n *yaml.Node, field string) ([]uint64, error) {
 		if x.ShortTag() == "!!int" {
 			var s uint64
 			if err := x.Decode(&s); err != nil {
-				return p.errAt(x, field, fmt.Sprintf("seed %s: must be a non-negative integer", x.Value))
+				return p.errAt(x, field, fmt.Sprintf("seed %s: must be an integer from 0 to %d", x.Value, uint64(math.MaxUint64)))
 			}
 			return add(s, x)
 		}
 		if x.ShortTag() != "!!str" {
 			return p.errAt(x, field, fmt.Sprintf("seed %s: must be a non-negative integer or a range like 0-4", x.Value))
 		}
-		for _, part := range strings.Split(x.Value, ",") {
-			m := seedRange.FindStringSubmatch(part)
-			if m == nil {
-				return p.errAt(x, field, fmt.Sprintf("%q: want seeds like 0,1,2 or ranges like 0-4", part))
-			}
-			lo, err1 := strconv.ParseUint(m[1], 10, 64)
-			hi := lo
-			var err2 error
-			if m[2] != "" {
-				hi, err2 = strconv.ParseUint(m[2], 10, 64)
-			}
-			if err1 != nil || err2 != nil || hi < lo || hi-lo >= maxRuns {
-				return p.errAt(x, field, fmt.Sprintf("bad seed range %q", strings.TrimSpace(part)))
-			}
-			for s := lo; ; s++ {
-				if err := add(s, x); err != nil {
-					return err
-				}
-				if s == hi {
-					break
-				}
-			}
+		var addErr error
+		err := parseSeeds(x.Value, func(s uint64) error {
+			addErr = add(s, x)
+			return addErr
+		})
+		if addErr != nil {
+			return addErr
+		}
+		if err != nil {
+			return p.errAt(x, field, err.Error())
 		}
 		return nil
 	}

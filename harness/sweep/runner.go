@@ -31,6 +31,12 @@ type Runner struct {
 	Threads int
 	// RetryFailed redoes runs whose last attempt failed.
 	RetryFailed bool
+	// RetryDiverged redoes runs whose last attempt diverged (a diverged
+	// run is otherwise a result, like a complete one).
+	RetryDiverged bool
+	// Fresh runs every run as a new run, whatever runs of its key are
+	// stored, without claiming keys (cleval run): nothing is skipped.
+	Fresh bool
 	// Lease is how long a process on another host that stopped
 	// heartbeating still holds its runs (0: store.DefaultLease).
 	Lease time.Duration
@@ -66,6 +72,9 @@ type Event struct {
 	Outcome Outcome
 	// Iteration is the run's number of updates so far (EventProgress).
 	Iteration int
+	// Progress is the run's progress (EventProgress); its slices are only
+	// valid during the call.
+	Progress harness.Progress
 }
 
 // Outcome is what happened to one run of the plan.
@@ -143,46 +152,55 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (*Summary, error) {
 	if r.DB == nil || r.Data == nil {
 		return nil, errors.New("sweep: Runner needs a DB and a Data")
 	}
-	workers := max(1, r.Workers)
+	// No more workers than runs: each worker holds a goroutine and, while
+	// it runs, a model and its buffers.
+	workers := min(max(1, r.Workers), max(1, len(runs)))
 	threads := r.Threads
 	if threads <= 0 {
 		threads = ThreadsPerRun(workers)
 	}
-	owner, err := r.DB.RegisterOwner(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer r.DB.ReleaseOwner(context.Background(), owner)
-	hbDone := make(chan struct{})
-	defer close(hbDone)
-	go func() {
-		t := time.NewTicker(store.HeartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbDone:
-				return
-			case <-t.C:
-				r.DB.Heartbeat(context.Background(), owner)
-			}
+	var owner *store.Owner
+	states := map[string]store.KeyState{}
+	if !r.Fresh {
+		var err error
+		owner, err = r.DB.RegisterOwner(ctx)
+		if err != nil {
+			return nil, err
 		}
-	}()
-
-	keys := make([]string, len(runs))
-	for i := range runs {
-		keys[i] = runs[i].Key
-	}
-	states, err := r.DB.KeyStates(ctx, keys, r.Lease)
-	if err != nil {
-		return nil, err
+		defer r.DB.ReleaseOwner(context.Background(), owner)
+		hbDone := make(chan struct{})
+		defer close(hbDone)
+		go func() {
+			t := time.NewTicker(store.HeartbeatEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-hbDone:
+					return
+				case <-t.C:
+					r.DB.Heartbeat(context.Background(), owner)
+				}
+			}
+		}()
+		keys := make([]string, len(runs))
+		for i := range runs {
+			keys[i] = runs[i].Key
+		}
+		if states, err = r.DB.KeyStates(ctx, keys, r.Lease); err != nil {
+			return nil, err
+		}
 	}
 	sum := &Summary{Outcomes: make([]Outcome, len(runs))}
 	var mu sync.Mutex
-	emit := func(kind EventKind, o *Outcome, it int) {
+	emit := func(kind EventKind, o *Outcome, p *harness.Progress) {
 		if r.Events != nil {
 			mu.Lock()
 			defer mu.Unlock()
-			r.Events(Event{Kind: kind, Outcome: *o, Iteration: it})
+			e := Event{Kind: kind, Outcome: *o}
+			if p != nil {
+				e.Iteration, e.Progress = p.Iteration, *p
+			}
+			r.Events(e)
 		}
 	}
 	// Runs to do first, keys busy elsewhere last (their process may die or
@@ -195,13 +213,13 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (*Summary, error) {
 		o.State = states[runs[i].Key]
 		o.RunID = o.State.RunID
 		switch {
-		case o.State.ToRun(r.RetryFailed):
+		case r.Fresh || r.toRun(o.State):
 			queue = append(queue, i)
 		case o.State.State == store.StateBusy:
 			later = append(later, i)
 		default:
 			o.Status = o.State.Status
-			emit(EventSkip, o, 0)
+			emit(EventSkip, o, nil)
 		}
 	}
 
@@ -275,6 +293,11 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (*Summary, error) {
 	return sum, ctx.Err()
 }
 
+// toRun reports whether a key in state st is to be run.
+func (r *Runner) toRun(st store.KeyState) bool {
+	return st.ToRun(r.RetryFailed) || r.RetryDiverged && st.State == store.StateDone && st.Status == metrics.RunDiverged
+}
+
 // pollEvery is how often a runner looks again at keys another process is
 // running.
 func (r *Runner) pollEvery() time.Duration {
@@ -287,44 +310,50 @@ func (r *Runner) pollEvery() time.Duration {
 // one runs one run; it reports whether another live process holds the
 // key (the run is to be looked at again later), and returns an error only
 // for a failure of the database, which stops the sweep.
-func (r *Runner) one(ctx context.Context, owner *store.Owner, threads int, o *Outcome, emit func(EventKind, *Outcome, int)) (busy bool, err error) {
+func (r *Runner) one(ctx context.Context, owner *store.Owner, threads int, o *Outcome, emit func(EventKind, *Outcome, *harness.Progress)) (busy bool, err error) {
 	if ctx.Err() != nil {
 		return false, nil
 	}
-	// Look again: another process may have run the key meanwhile.
-	st, err := r.DB.KeyStates(ctx, []string{o.Run.Key}, r.Lease)
-	if err != nil {
-		if ctx.Err() != nil {
+	if !r.Fresh {
+		// Look again: another process may have run the key meanwhile.
+		st, err := r.DB.KeyStates(ctx, []string{o.Run.Key}, r.Lease)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			return false, err
+		}
+		o.State = st[o.Run.Key]
+		o.RunID = o.State.RunID
+		if o.State.State == store.StateBusy {
+			return true, nil
+		}
+		if !r.toRun(o.State) {
+			o.Status = o.State.Status
+			emit(EventSkip, o, nil)
 			return false, nil
 		}
-		return false, err
-	}
-	o.State = st[o.Run.Key]
-	o.RunID = o.State.RunID
-	if o.State.State == store.StateBusy {
-		return true, nil
-	}
-	if !o.State.ToRun(r.RetryFailed) {
-		o.Status = o.State.Status
-		emit(EventSkip, o, 0)
-		return false, nil
 	}
 	cfg := o.Run.Config
 	strat, err := cfg.Resolve()
 	if err != nil {
 		o.Err = err
 		o.Status = metrics.RunFailed
-		emit(EventEnd, o, 0)
+		emit(EventEnd, o, nil)
 		return false, nil
 	}
 	stream, err := r.Data.Stream(&cfg)
 	if err != nil {
 		o.Err = err
 		o.Status = metrics.RunFailed
-		emit(EventEnd, o, 0)
+		emit(EventEnd, o, nil)
 		return false, nil
 	}
-	rec := &recorder{w: r.DB.NewClaimedRun(store.ClaimOptions{Owner: owner, RetryFailed: r.RetryFailed, Lease: r.Lease})}
+	w := r.DB.NewRun()
+	if !r.Fresh {
+		w = r.DB.NewClaimedRun(store.ClaimOptions{Owner: owner, RetryFailed: r.RetryFailed, RetryDiverged: r.RetryDiverged, Lease: r.Lease})
+	}
+	rec := &recorder{w: w}
 	start := time.Now()
 	spec := harness.Spec{
 		Config:      cfg,
@@ -333,13 +362,13 @@ func (r *Runner) one(ctx context.Context, owner *store.Owner, threads int, o *Ou
 		Threads:     threads,
 		CodeVersion: r.CodeVersion,
 		Progress: func(p harness.Progress) {
-			emit(EventProgress, o, p.Iteration)
+			emit(EventProgress, o, &p)
 		},
 	}
 	began := &beginHook{recorder: rec, onBegin: func() {
 		o.Ran = true
 		o.RunID = rec.w.ID()
-		emit(EventStart, o, 0)
+		emit(EventStart, o, nil)
 	}}
 	res, runErr := harness.Run(ctx, spec, began)
 	o.Duration = time.Since(start)
@@ -353,35 +382,44 @@ func (r *Runner) one(ctx context.Context, owner *store.Owner, threads int, o *Ou
 			return true, nil
 		}
 		o.Status = ce.State.Status
-		emit(EventSkip, o, 0)
+		emit(EventSkip, o, nil)
 		return false, nil
 	case errors.Is(rec.err, store.ErrClaimLost):
 		// Another process judged this one dead and took the key over.
 		o.Status, o.Err = "", rec.err
 		o.State.State = store.StateBusy
-		emit(EventEnd, o, 0)
+		emit(EventEnd, o, nil)
 		return true, nil
+	case errors.Is(rec.err, store.ErrStoredFailed):
+		// The run could not be ended with its status and was stored as
+		// failed: the database works, the sweep goes on.
+		o.Status, o.Err = metrics.RunFailed, runErr
+		emit(EventEnd, o, nil)
+		return false, nil
 	case rec.err != nil:
 		o.Status, o.Err = metrics.RunFailed, rec.err
 		if !o.Ran {
 			o.Status = ""
 		}
-		emit(EventEnd, o, 0)
+		emit(EventEnd, o, nil)
 		if ctx.Err() != nil {
 			return false, nil
 		}
 		return false, fmt.Errorf("sweep: run %s: %w", o.Run.Label, rec.err)
 	}
 	o.Status = res.Status
-	if runErr != nil && res.Status == "" {
-		// Run failed before it began (it cannot for a validated plan).
-		o.Status = metrics.RunFailed
-	}
-	if res.Status == metrics.RunRunning {
+	switch {
+	case o.Ran && rec.w.ID() == 0:
+		// Interrupted before its first update: the writer deleted it.
+		o.Ran, o.RunID, o.Status = false, 0, ""
+	case !o.Ran && ctx.Err() != nil:
+		// Stopped before it began (a cancelled sweep): nothing stored.
+		o.Status = ""
+	case res.Status == "" || res.Status == metrics.RunRunning:
 		o.Status = metrics.RunFailed
 	}
 	o.Err = runErr
-	emit(EventEnd, o, 0)
+	emit(EventEnd, o, nil)
 	return false, nil
 }
 

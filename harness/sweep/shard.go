@@ -8,6 +8,9 @@ import (
 	"github.com/cleval/cleval/harness"
 )
 
+// MaxShards is the most shards a sweep may be cut into.
+const MaxShards = maxRuns
+
 // Shard is part I of N of a sweep (0 <= I < N).
 type Shard struct{ I, N int }
 
@@ -20,8 +23,8 @@ func ParseShard(s string) (Shard, error) {
 	if !ok || err1 != nil || err2 != nil {
 		return Shard{}, fmt.Errorf("%w: shard %q: want i/n, e.g. 0/4", harness.ErrInvalid, s)
 	}
-	if n < 1 || i < 0 || i >= n {
-		return Shard{}, fmt.Errorf("%w: shard %q: need 0 <= i < n (shards are numbered from 0)", harness.ErrInvalid, s)
+	if n < 1 || n > MaxShards || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("%w: shard %q: need 0 <= i < n <= %d (shards are numbered from 0)", harness.ErrInvalid, s, MaxShards)
 	}
 	return Shard{I: i, N: n}, nil
 }

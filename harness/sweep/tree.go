@@ -29,6 +29,12 @@ type val struct {
 	// keyNodes are where the keys of a map were written (for errors
 	// about a key itself, such as an unknown field).
 	keyNodes map[string]*yaml.Node
+	// from says where a value given outside a file came from (a
+	// command-line flag, see Field).
+	from string
+	// replace makes merge put this map in place of the one below it
+	// instead of merging the two (Field.Replace).
+	replace bool
 }
 
 type valKind int
@@ -83,7 +89,7 @@ func (v *val) set(key string, x *val) {
 // merge returns b laid over a: maps merge key by key (recursively),
 // anything else is replaced by b.
 func merge(a, b *val) *val {
-	if a == nil || a.kind != vMap || b.kind != vMap {
+	if a == nil || a.kind != vMap || b.kind != vMap || b.replace {
 		return b
 	}
 	out := newMap(b.node)

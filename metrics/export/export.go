@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/cleval/cleval/internal/tmpfile"
 	"github.com/cleval/cleval/internal/version"
 	"github.com/cleval/cleval/metrics/store"
 )
@@ -108,6 +109,10 @@ func Export(ctx context.Context, db *store.DB, dir string, opt Options) (files [
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, fmt.Errorf("export: %w: %w", ErrOutput, err)
 	}
+	// Temporary files of an export that was killed.
+	for _, name := range Tables {
+		tmpfile.Clean(dir, name+opt.Format.Ext())
+	}
 
 	var temps []string
 	defer func() {
@@ -127,7 +132,7 @@ func Export(ctx context.Context, db *store.DB, dir string, opt Options) (files [
 		TableGapEvents:      x.gapTable,
 	}
 	for _, name := range Tables {
-		f, err := os.CreateTemp(dir, "."+name+"-*.tmp")
+		f, err := tmpfile.Create(dir, name+opt.Format.Ext())
 		if err != nil {
 			return nil, fmt.Errorf("export: %w %s: %w", ErrOutput, dir, err)
 		}

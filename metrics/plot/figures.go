@@ -321,7 +321,7 @@ func Zoom(g Group, n int, opt Options) (*Figure, error) {
 	for i := range grid {
 		grid[i] = make([]*plot.Plot, cols)
 	}
-	drawn := 0
+	drawn, widest, cut := 0, 0, false
 	for j := 2; j <= T; j++ {
 		p := newPlot(o, fmt.Sprintf("into %s", g.expLabel(j)), "iterations since the boundary", "accuracy (%)")
 		shift := make([]int, len(g.Runs))
@@ -353,6 +353,8 @@ func Zoom(g Group, n int, opt Options) (*Figure, error) {
 				}
 			}
 			drawn++
+			widest = max(widest, span)
+			cut = cut || span < n
 		}
 		accuracyAxis(p)
 		p.X.Min, p.X.Max = 0, float64(span)
@@ -363,7 +365,15 @@ func Zoom(g Group, n int, opt Options) (*Figure, error) {
 	}
 	title := o.Title
 	if title == "" {
-		title = fmt.Sprintf("Stability gap, first %d iterations after each boundary: %s (%s)", n, g.Label, seedsNote(g))
+		// Say what the panels show: a window ends at the next boundary,
+		// so experiences shorter than n show fewer iterations.
+		what := fmt.Sprintf("first %d iterations after each boundary", widest)
+		if cut && widest == n {
+			what += " (or up to the next one)"
+		} else if cut {
+			what = fmt.Sprintf("iterations from each boundary to the next (at most %d)", widest)
+		}
+		title = fmt.Sprintf("Stability gap, %s: %s (%s)", what, g.Label, seedsNote(g))
 	}
 	return &Figure{Width: o.Width, Height: o.Height, DPI: o.DPI, draw: layout(o, grid, &legend, title)}, nil
 }

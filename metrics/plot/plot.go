@@ -120,10 +120,23 @@ type Figure struct {
 // Formats are the output formats of Write.
 var Formats = []string{"png", "svg"}
 
+// MaxPixels bounds the pixels of a PNG figure (width × height at its
+// DPI): 100 megapixels, 400 MB of image.
+const MaxPixels = 100_000_000
+
+// Pixels returns the width and height of the figure in pixels at its DPI.
+func (f *Figure) Pixels() (w, h float64) {
+	return float64(f.Width/vg.Inch) * float64(f.DPI), float64(f.Height/vg.Inch) * float64(f.DPI)
+}
+
 // Write renders the figure as "png" or "svg".
 func (f *Figure) Write(w io.Writer, format string) error {
 	switch format {
 	case "png":
+		if pw, ph := f.Pixels(); !(pw*ph <= MaxPixels) {
+			return fmt.Errorf("plot: the figure would be %.0f × %.0f pixels (%.2f × %.2f inches at %d dpi), more than %d megapixels: lower the resolution or the size",
+				pw, ph, float64(f.Width/vg.Inch), float64(f.Height/vg.Inch), f.DPI, MaxPixels/1_000_000)
+		}
 		c := vgimg.NewWith(vgimg.UseWH(f.Width, f.Height), vgimg.UseDPI(f.DPI), vgimg.UseBackgroundColor(color.White))
 		f.draw(draw.New(c))
 		_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot/vg"
+
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/internal/testdb"
 	"github.com/cleval/cleval/metrics/store"
@@ -210,5 +212,36 @@ func TestSaveLeavesNoTemporaryFile(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 || entries[0].Name() != "a.png" {
 		t.Errorf("directory holds %v", entries)
+	}
+}
+
+// TestZoomTitleSaysWhatItShows: with experiences of 20 iterations, a zoom
+// of 50 shows the 20 iterations to the next boundary, and the title says
+// so instead of "first 50 iterations".
+func TestZoomTitleSaysWhatItShows(t *testing.T) {
+	gs := groups(t)
+	f, err := Zoom(gs[0], 50, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := f.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(svg, []byte("first 50 iterations")) || !bytes.Contains(svg, []byte("iterations from each boundary to the next (at most 20)")) {
+		t.Errorf("zoom of 50 on experiences of 20 iterations: the title does not say what it shows")
+	}
+}
+
+// TestTooManyPixelsIsAnError: a PNG larger than MaxPixels is refused
+// before the image is allocated.
+func TestTooManyPixelsIsAnError(t *testing.T) {
+	gs := groups(t)
+	f, err := ExperienceAccuracy(gs[0], Options{Width: 50 * vg.Inch, Height: 50 * vg.Inch, DPI: 1200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(&bytes.Buffer{}, "png"); err == nil || !strings.Contains(err.Error(), "megapixels") {
+		t.Errorf("a 60000 × 60000 pixel PNG: %v", err)
 	}
 }

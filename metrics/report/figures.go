@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cleval/cleval/metrics"
@@ -24,7 +25,10 @@ func PlotGroup(ctx context.Context, db *store.DB, g *Group, variant string) (plo
 			return pg, err
 		}
 		if len(in.Evals) == 0 {
-			return pg, fmt.Errorf("report: run %d has no records of variant %q (it has %s)", r.ID, variant, strings.Join(r.Variants, ", "))
+			if !slices.Contains(r.Variants, variant) {
+				return pg, fmt.Errorf("report: run %d has no variant %q (it has %s)", r.ID, variant, strings.Join(r.Variants, ", "))
+			}
+			return pg, fmt.Errorf("report: run %d is %s but has no evaluation records of variant %q: its records were deleted from the database (cleval metrics --run %d shows what is left)", r.ID, r.Status, variant, r.ID)
 		}
 		pg.Runs = append(pg.Runs, plot.Run{Seed: r.Seed, Input: in})
 	}

@@ -25,7 +25,8 @@ import (
 // fresh. A claimed writer's Begin decides, in the transaction that inserts
 // the run, what the stored runs of the key say:
 //
-//   - a complete or diverged run exists: the key is done, nothing is run;
+//   - a complete or diverged run exists: the key is done, nothing is run
+//     (a diverged run is redone with RetryDiverged);
 //   - a run is "running" in a live process: the key is busy, nothing is run;
 //   - the last attempt failed: nothing is run unless RetryFailed is set;
 //   - otherwise (no run, interrupted runs, failed runs being retried, runs
@@ -71,6 +72,8 @@ type ClaimOptions struct {
 	Owner *Owner
 	// RetryFailed redoes keys whose last attempt failed.
 	RetryFailed bool
+	// RetryDiverged redoes keys whose run diverged (otherwise done).
+	RetryDiverged bool
 	// Lease is how long an owner on another host stays alive after its
 	// last heartbeat; zero means DefaultLease.
 	Lease time.Duration
@@ -314,6 +317,8 @@ type judge struct {
 	me    Owner
 	now   time.Time
 	lease time.Duration
+	// retryDiverged counts diverged runs as partial (to be redone).
+	retryDiverged bool
 }
 
 func newJudge(lease time.Duration) judge {
@@ -362,6 +367,10 @@ func (j judge) classify(rows []keyRow) KeyState {
 	var failed, busy *keyRow
 	for i := range rows {
 		r := &rows[i]
+		if r.status == metrics.RunDiverged && j.retryDiverged {
+			st.partial = append(st.partial, r.id)
+			continue
+		}
 		switch r.status {
 		case metrics.RunComplete, metrics.RunDiverged:
 			if st.State != StateDone {
@@ -455,7 +464,9 @@ func (d *DB) claimTx(ctx context.Context, tx *sql.Tx, key string, opts ClaimOpti
 	if err != nil {
 		return d.wrap("claim run", err)
 	}
-	st := newJudge(opts.Lease).classify(krs)
+	j := newJudge(opts.Lease)
+	j.retryDiverged = opts.RetryDiverged
+	st := j.classify(krs)
 	if !st.ToRun(opts.RetryFailed) {
 		return &ClaimError{Key: key, State: st}
 	}

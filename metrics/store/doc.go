@@ -58,6 +58,22 @@
 // Merge copies the finished runs of other databases, one per key, and
 // fails on two runs of a key with different results (RunData.Digest).
 //
+// # Ends, dead runs and read-only files
+//
+// RunWriter.End never leaves a run running: when its last records or its
+// metrics cannot be written (a record whose loss is not a finite number is
+// refused, as SQLite would store NaN as NULL), the run is stored as failed
+// with the reason (ErrStoredFailed); an interrupted run that made no update
+// is deleted. Running reports, for every run stored as running, whether its
+// process is alive, dead or unknown (a run written without a claim on
+// another machine); PruneDead stores the dead ones as interrupted.
+//
+// A read-only Open of a file that nothing can be written next to (a
+// read-only file system, a directory the user cannot write) falls back to
+// SQLite's immutable mode and says why (ReadOnlyReason); a write Open there
+// fails with ErrReadOnly and the reason. Open refuses an empty path and a
+// directory (ErrPath).
+//
 // The database runs in WAL mode with a busy timeout and immediate
 // transactions, so several processes may write one file; within a process
 // every writer shares the one connection. A RunWriter writes its buffered

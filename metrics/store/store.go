@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -136,8 +137,9 @@ type DB struct {
 	// of an older file opened read-only.
 	version int
 	// immutable is set when a read-only open had to use SQLite's
-	// immutable flag (see readonly.go).
-	immutable bool
+	// immutable flag (see readonly.go); readOnlyWhy says why.
+	immutable   bool
+	readOnlyWhy string
 }
 
 // Options tunes Open.
@@ -153,11 +155,25 @@ type Options struct {
 }
 
 // Open opens (creating when needed, unless ReadOnly) the database at path
-// and checks its schema version.
+// and checks its schema version. A read-only open of a file on a
+// read-only file system or in a directory the user cannot write falls
+// back to an immutable open (ReadOnlyReason says so); a write open there
+// fails with ErrReadOnly and the reason.
 func Open(path string, opts Options) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("store: empty database path")
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
+	d, err := open(path, opts, nil)
+	if err != nil && opts.ReadOnly && !errors.Is(err, ErrNotDatabase) && !errors.Is(err, ErrSchema) && !errors.Is(err, fs.ErrNotExist) {
+		if fd, ferr := readOnlyFallback(path, opts, err); fd != nil || ferr != nil {
+			return fd, ferr
+		}
+	}
+	return d, err
+}
+
+// open opens the database with extra DSN parameters.
+func open(path string, opts Options, extra map[string]string) (*DB, error) {
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("store: %s: %w", path, err)
@@ -182,6 +198,9 @@ func Open(path string, opts Options) (*DB, error) {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
 	}
+	for k, v := range extra {
+		q.Set(k, v)
+	}
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
 	sdb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -194,6 +213,9 @@ func Open(path string, opts Options) (*DB, error) {
 	sdb.SetMaxOpenConns(conns)
 	sdb.SetMaxIdleConns(conns)
 	d := &DB{db: sdb, path: path, immutable: immutable}
+	if immutable {
+		d.readOnlyWhy = writeProblem(path)
+	}
 	if err := d.init(opts.ReadOnly); err != nil {
 		sdb.Close()
 		return nil, err
@@ -218,6 +240,9 @@ func (d *DB) wrap(op string, err error) error {
 	if errors.As(err, &se) {
 		switch se.Code {
 		case sqlite3.ErrReadonly, sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+			if why := writeProblem(d.path); why != "" {
+				return fmt.Errorf("store: %s: %s: %w: %s", d.path, op, ErrReadOnly, why)
+			}
 			if se.Code == sqlite3.ErrCantOpen {
 				return fmt.Errorf("store: %s: %s: cannot open (missing directory or no permission): %v", d.path, op, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -147,13 +148,22 @@ func (w *RunWriter) Flush() error {
 }
 
 func (w *RunWriter) flushTx(ctx context.Context, tx *sql.Tx) error {
+	// Records whose loss is not a number cannot be stored (SQLite would
+	// turn a NaN into NULL): the driver ends such a run as diverged
+	// before; refuse them here too, naming the record.
+	for _, r := range w.evals {
+		if math.IsNaN(r.LossSum) || math.IsInf(r.LossSum, 0) {
+			return fmt.Errorf("run %d: evaluation of experience %d (%s) at iteration %d: loss %v is not a finite number", w.id, r.Evaluated, r.Variant, r.Iteration, r.LossSum)
+		}
+	}
+	for _, r := range w.matrix {
+		if math.IsNaN(r.LossSum) || math.IsInf(r.LossSum, 0) {
+			return fmt.Errorf("run %d: accuracy matrix R(%d, %d) (%s): loss %v is not a finite number", w.id, r.Row, r.Col, r.Variant, r.LossSum)
+		}
+	}
 	// The run must still be ours: a sweep that judged this process dead
 	// may have deleted it (and, in a version 1 file, reused its id).
-	claim := sql.NullString{}
-	if w.claim != nil {
-		claim = sql.NullString{String: w.claim.Owner.Token, Valid: true}
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE runs SET iterations = ? WHERE id = ? AND status = 'running' AND claim IS ?`, w.iters, w.id, claim)
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET iterations = ? WHERE id = ? AND status = 'running' AND claim IS ?`, w.iters, w.id, w.claimToken())
 	if err != nil {
 		return err
 	}
@@ -194,13 +204,38 @@ func (w *RunWriter) flushTx(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// ErrStoredFailed is returned (wrapped, with the cause) by End when the
+// run could not be ended with its status (its last records or its metrics
+// could not be written): it was stored as failed instead, with the error,
+// keeping the records written before.
+var ErrStoredFailed = errors.New("the run was stored as failed")
+
 // End writes what is buffered, computes the metrics from the stored
 // records (complete and diverged runs), and sets the final status, all in
-// one transaction: a run is never complete without its metrics.
+// one transaction: a run is never complete without its metrics. When that
+// transaction fails, End stores the run as failed with the error (the
+// records written before are kept) and returns an error wrapping
+// ErrStoredFailed; a run is never left running by a process that ended
+// it. An interrupted run that made no update (it never started) is
+// deleted.
 func (w *RunWriter) End(status metrics.RunStatus, cause error) error {
 	if w.id == 0 {
 		return nil
 	}
+	if status == metrics.RunInterrupted && w.iters == 0 {
+		return w.deleteUnstarted()
+	}
+	err := w.end(status, cause)
+	if err == nil || errors.Is(err, ErrClaimLost) {
+		return err
+	}
+	if ferr := w.markFailed(errors.Join(cause, err)); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return fmt.Errorf("%w: %w", ErrStoredFailed, err)
+}
+
+func (w *RunWriter) end(status metrics.RunStatus, cause error) error {
 	ctx := context.Background()
 	tx, err := w.db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -214,7 +249,7 @@ func (w *RunWriter) End(status metrics.RunStatus, cause error) error {
 		if err := computeMetrics(ctx, tx, w.id, status); err != nil {
 			// The records are intact; the run is failed, not complete.
 			status = metrics.RunFailed
-			cause = fmt.Errorf("metrics: %w", err)
+			cause = errors.Join(cause, fmt.Errorf("metrics: %w", err))
 		}
 	}
 	msg := sql.NullString{}
@@ -229,6 +264,35 @@ func (w *RunWriter) End(status metrics.RunStatus, cause error) error {
 	}
 	w.evals, w.matrix, w.pending = nil, nil, nil
 	return nil
+}
+
+// markFailed stores the run as failed with cause, without its buffered
+// records, if it is still this writer's running run.
+func (w *RunWriter) markFailed(cause error) error {
+	msg := "unknown error"
+	if cause != nil {
+		msg = cause.Error()
+	}
+	_, err := w.db.db.ExecContext(context.Background(), `UPDATE runs SET status = 'failed', error = ?, ended_at = ? WHERE id = ? AND status = 'running' AND claim IS ?`,
+		msg, timestamp(w.now()), w.id, w.claimToken())
+	return w.db.wrap("store the run as failed", err)
+}
+
+// deleteUnstarted deletes the run (and its records), if it is still this
+// writer's running run.
+func (w *RunWriter) deleteUnstarted() error {
+	_, err := w.db.db.ExecContext(context.Background(), `DELETE FROM runs WHERE id = ? AND status = 'running' AND claim IS ?`, w.id, w.claimToken())
+	if err == nil {
+		w.id = 0
+	}
+	return w.db.wrap("delete a run that never started", err)
+}
+
+func (w *RunWriter) claimToken() sql.NullString {
+	if w.claim == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: w.claim.Owner.Token, Valid: true}
 }
 
 type txQueryer interface {

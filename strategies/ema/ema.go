@@ -111,9 +111,33 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkNested(cfg.Decays, w.Inner); err != nil {
+				return nil, err
+			}
 			return &EMA{Wrapper: w, cfg: *cfg}, nil
 		},
 	})
+}
+
+// checkNested refuses, before the run, an EMA wrapping (at any depth)
+// another EMA with one of the same decays: both would make a variant of
+// the same name.
+func checkNested(decays []float64, inner strategies.Strategy) error {
+	for inner != nil {
+		if e, ok := inner.(*EMA); ok {
+			for _, d := range e.cfg.Decays {
+				if slices.Contains(decays, d) {
+					return fmt.Errorf("decay %v: the ema it wraps (base) has it too, and both would store variant %q: give the two different decays", d, VariantName(d))
+				}
+			}
+		}
+		w, ok := inner.(interface{ Wrapped() strategies.Strategy })
+		if !ok {
+			return nil
+		}
+		inner = w.Wrapped()
+	}
+	return nil
 }
 
 // Setup implements strategies.Strategy.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cleval/cleval/strategies"
@@ -102,10 +103,10 @@ func TestEMAVariantsDoNotAllocateAndNest(t *testing.T) {
 	if a := testing.AllocsPerRun(10, func() { e.Variants() }); a != 0 {
 		t.Errorf("Variants allocates %v", a)
 	}
-	// The same decay twice across the nesting is refused at setup.
-	dup := strategytest.New(t, "ema", `{"base":"ema","base_params":{"decays":[0.99]},"decays":[0.99]}`)
-	if err := dup.Setup(strategytest.Context(s, o)); err == nil {
-		t.Error("duplicate variant name accepted")
+	// The same decay twice across the nesting is refused with the
+	// parameters, before any run.
+	if _, err := strategies.Resolve("ema", json.RawMessage(`{"base":"ema","base_params":{"decays":[0.99]},"decays":[0.99]}`)); err == nil || !strings.Contains(err.Error(), `both would store variant "ema0.99"`) {
+		t.Errorf("duplicate variant name: %v", err)
 	}
 }
 

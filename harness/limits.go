@@ -1,0 +1,527 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cleval/cleval/datasets"
+	"github.com/cleval/cleval/streams"
+)
+
+// Range is the allowed values of a numeric configuration field (and of
+// the command-line flag that sets it). Integer fields have Integer set and
+// integral bounds. A field whose zero value means a default allows 0 even
+// when Min is above it (Zero names that default).
+type Range struct {
+	Min, Max         float64
+	MinOpen, MaxOpen bool // the bound itself is excluded
+	Integer          bool
+	// Zero, when not "", is what 0 means for a field whose range starts
+	// above 0 (e.g. "the benchmark's default").
+	Zero string
+	// Name, when not "", says what the field is in words (messages add it
+	// to the field's path).
+	Name string
+}
+
+// Contains reports whether v is allowed.
+func (r Range) Contains(v float64) bool {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return false
+	case v == 0 && r.Zero != "":
+		return true
+	case r.Integer && v != math.Trunc(v):
+		return false
+	case v < r.Min || r.MinOpen && v == r.Min:
+		return false
+	case v > r.Max || r.MaxOpen && v == r.Max:
+		return false
+	}
+	return true
+}
+
+// String describes the range for messages and help texts, e.g. "an
+// integer from 1 to 1000000" or "a number in [0, 1)".
+func (r Range) String() string {
+	var s string
+	switch {
+	case r.Min <= -math.MaxFloat64 && r.Max >= math.MaxFloat64:
+		s = "a finite number"
+	case r.Integer && r.Max >= math.MaxInt64:
+		s = "an integer >= " + num(r.Min)
+	case r.Integer:
+		s = "an integer from " + num(r.Min) + " to " + num(r.Max)
+	case r.Max >= math.MaxFloat64 && r.MinOpen:
+		s = "a finite number > " + num(r.Min)
+	case r.Max >= math.MaxFloat64:
+		s = "a finite number >= " + num(r.Min)
+	default:
+		lo, hi := "[", "]"
+		if r.MinOpen {
+			lo = "("
+		}
+		if r.MaxOpen {
+			hi = ")"
+		}
+		s = "a number in " + lo + num(r.Min) + ", " + num(r.Max) + hi
+	}
+	if r.Zero != "" {
+		s += ", or 0 for " + r.Zero
+	}
+	return s
+}
+
+// num formats a bound or a value: integers in full, others as Go does.
+func num(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// Check returns an error naming name, v and the range when v is outside
+// it.
+func (r Range) Check(name string, v float64) error {
+	return r.check(name, v, num(v))
+}
+
+// CheckInt is Check for an integer value (printed exactly).
+func (r Range) CheckInt(name string, v int64) error {
+	return r.check(name, float64(v), strconv.FormatInt(v, 10))
+}
+
+func (r Range) check(name string, v float64, text string) error {
+	if r.Contains(v) {
+		return nil
+	}
+	what := ""
+	if r.Name != "" {
+		what = " (" + r.Name + ")"
+	}
+	return invalid("%s %s%s: must be %s", name, text, what, r)
+}
+
+// Limits of a run. They keep every count a run derives from its
+// configuration (updates, rows, bytes) far from integer overflow.
+const (
+	// MaxSize bounds batch sizes, layer widths, evaluation subsets and
+	// other sample counts.
+	MaxSize = 1 << 24
+	// MaxExperiences bounds the number of experiences of a stream.
+	MaxExperiences = 10000
+	// MaxEpochs bounds the passes over each experience.
+	MaxEpochs = 1000000
+	// MaxRepeat bounds the updates made on one mini-batch.
+	MaxRepeat = 1000000
+	// MaxUpdates bounds the updates of a whole run (every experience).
+	MaxUpdates = math.MaxInt32
+	// MaxClasses bounds class numbers and counts.
+	MaxClasses = 1 << 16
+)
+
+var (
+	sizeRange = func(min float64) Range { return Range{Min: min, Max: MaxSize, Integer: true} }
+	fraction  = Range{Min: 0, Max: 1}
+	finite    = Range{Min: -math.MaxFloat64, Max: math.MaxFloat64}
+	// fieldRanges holds the range of every numeric field of Config by its
+	// JSON path; list fields ([]int, []float64) by the path of the list.
+	fieldRanges = map[string]Range{
+		"experiences":                       {Min: 1, Max: MaxExperiences, Integer: true, Zero: "the benchmark's default"},
+		"class_order":                       {Min: 0, Max: MaxClasses - 1, Integer: true},
+		"experience_classes":                {Min: 1, Max: MaxClasses, Integer: true},
+		"angles":                            finite,
+		"synthetic.classes":                 {Min: 1, Max: 1000, Integer: true, Zero: "10"},
+		"synthetic.dim":                     {Min: 1, Max: 1 << 20, Integer: true, Zero: "64"},
+		"synthetic.train_per_class":         {Min: 1, Max: MaxSize, Integer: true, Zero: "200"},
+		"synthetic.test_per_class":          {Min: 1, Max: MaxSize, Integer: true, Zero: "50"},
+		"synthetic.noise":                   {Min: 0, Max: 128, MinOpen: true, Zero: "32"},
+		"synthetic.separation":              {Min: 0, Max: 100, MinOpen: true, Zero: "the benchmark's default"},
+		"synthetic.task_distance":           fraction,
+		"data.num_classes":                  {Min: 1, Max: MaxClasses, Integer: true, Zero: "the number in the data"},
+		"data.test_fraction":                {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, Zero: "0.2", Name: "test fraction"},
+		"data.shape":                        sizeRange(1),
+		"hidden":                            sizeRange(1),
+		"optimizer.lr":                      {Min: 0, Max: math.MaxFloat64, MinOpen: true, Name: "learning rate"},
+		"optimizer.momentum":                {Min: 0, Max: 1, MaxOpen: true, Name: "momentum"},
+		"optimizer.weight_decay":            {Min: 0, Max: math.MaxFloat64, Name: "weight decay"},
+		"epochs":                            {Min: 1, Max: MaxEpochs, Integer: true},
+		"batch_size":                        sizeRange(1),
+		"iterations":                        {Min: 1, Max: MaxUpdates, Integer: true, Zero: "epochs instead"},
+		"repeat":                            {Min: 1, Max: MaxRepeat, Integer: true, Zero: "1"},
+		"blur":                              fraction,
+		"eval.every":                        {Min: 1, Max: MaxUpdates, Integer: true},
+		"eval.size":                         sizeRange(1),
+		"eval.validation_fraction":          {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, Zero: "0.05 with eval.subset validation"},
+		"strategy_params.mem_size":          {Min: 1, Max: math.MaxInt32, Integer: true},
+		"strategy_params.replay_batch_size": {Min: 1, Max: MaxSize, Integer: true, Zero: "the batch size"},
+	}
+)
+
+// FieldRange returns the range of the numeric configuration field at a
+// dotted JSON path (e.g. "optimizer.lr"; a list field's path for its
+// elements), and whether the field is a known numeric one. The ranges of
+// strategy parameters other than mem_size and replay_batch_size are the
+// strategies' own.
+func FieldRange(path string) (Range, bool) {
+	r, ok := fieldRanges[path]
+	return r, ok
+}
+
+// validateRanges checks every numeric field against its range (finite
+// numbers, integer bounds), before anything derived from them is computed.
+func (c *Config) validateRanges() error {
+	check := func(path string, v float64) error {
+		return fieldRanges[path].Check(path, v)
+	}
+	checkInt := func(path string, v int) error {
+		return fieldRanges[path].CheckInt(path, int64(v))
+	}
+	checkList := func(path string, vs []float64, text any) error {
+		for _, v := range vs {
+			if !fieldRanges[path].Contains(v) {
+				return invalid("%s %v: every value must be %s", path, text, fieldRanges[path])
+			}
+		}
+		return nil
+	}
+	checkInts := func(path string, vs []int) error {
+		out := make([]float64, len(vs))
+		for i, v := range vs {
+			out[i] = float64(v)
+		}
+		return checkList(path, out, vs)
+	}
+	errs := []error{
+		checkInt("experiences", c.Experiences),
+		checkInts("class_order", c.ClassOrder),
+		checkInts("experience_classes", c.ExperienceClasses),
+		checkList("angles", c.Angles, c.Angles),
+		checkInts("hidden", c.Hidden),
+		check("optimizer.lr", c.Optimizer.LR),
+		check("optimizer.momentum", c.Optimizer.Momentum),
+		check("optimizer.weight_decay", c.Optimizer.WeightDecay),
+		checkInt("epochs", c.Epochs),
+		checkInt("batch_size", c.BatchSize),
+		checkInt("iterations", c.Iterations),
+		checkInt("repeat", c.Repeat),
+		check("blur", c.Blur),
+		checkInt("eval.every", c.Eval.Every),
+		checkInt("eval.size", c.Eval.Size),
+		check("eval.validation_fraction", c.Eval.ValidationFraction),
+	}
+	if s := c.Synthetic; s != nil {
+		errs = append(errs,
+			checkInt("synthetic.classes", s.Classes),
+			checkInt("synthetic.dim", s.Dim),
+			checkInt("synthetic.train_per_class", s.TrainPerClass),
+			checkInt("synthetic.test_per_class", s.TestPerClass),
+			check("synthetic.noise", s.Noise),
+			check("synthetic.separation", s.Separation),
+			check("synthetic.task_distance", s.TaskDistance))
+	}
+	if d := c.Data; d != nil {
+		errs = append(errs,
+			checkInt("data.num_classes", d.NumClasses),
+			check("data.test_fraction", d.TestFraction),
+			checkInts("data.shape", d.Shape))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Saturating arithmetic on counts: a result that would overflow is
+// math.MaxInt64, which every limit refuses.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(a, b int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// checkUpdates checks, with arithmetic that cannot overflow, that the run
+// makes at most MaxUpdates updates: Iterations, or Epochs × ⌈n/BatchSize⌉,
+// times Repeat, summed over the experiences.
+func checkUpdates(cfg *Config, s *streams.Stream) error {
+	repeat := int64(max(cfg.Repeat, 1))
+	var total int64
+	for _, e := range s.Experiences {
+		var u int64
+		if cfg.Iterations > 0 {
+			u = int64(cfg.Iterations)
+		} else {
+			n := int64(e.Train.Len())
+			b := int64(cfg.BatchSize)
+			u = satMul(satMul(int64(cfg.Epochs), (n+b-1)/b), repeat)
+		}
+		total = satAdd(total, u)
+	}
+	if total > MaxUpdates {
+		what := fmt.Sprintf("%d", total)
+		if total == math.MaxInt64 {
+			what = "more than 9223372036854775807"
+		}
+		return invalid("the run would make %s updates (%d experiences, epochs %d, batch_size %d, iterations %d, repeat %d): at most %d are allowed",
+			what, len(s.Experiences), cfg.Epochs, cfg.BatchSize, cfg.Iterations, max(cfg.Repeat, 1), MaxUpdates)
+	}
+	return nil
+}
+
+// Memory is an estimate of the bytes a run allocates beyond its stream:
+// Base for the model, its optimizer and strategy state and the training
+// workspaces, PerUnit for each evaluation unit (one per two threads, plus
+// the driver's).
+type Memory struct {
+	Base, PerUnit int64
+}
+
+// Total returns the estimate for a run on threads threads.
+func (m Memory) Total(threads int) int64 {
+	units := int64(1)
+	if threads >= 2 {
+		units += int64(threads / 2)
+	}
+	return satAdd(m.Base, satMul(units, m.PerUnit))
+}
+
+// strategyRowParams are strategy parameters that add rows to the batches
+// a strategy forwards (or stores per experience); the estimate counts them
+// wherever they appear in the resolved parameters (wrapped strategies
+// included).
+var strategyRowParams = []string{"replay_batch_size", "ref_batch_size", "sample_size", "fisher_samples", "memory_per_exp"}
+
+// EstimateMemory estimates what a run of cfg (resolved) on stream s
+// allocates, with saturating arithmetic. It counts an MLP's parameters,
+// gradients, optimizer state and a strategy's copies of them, the
+// activations, gradients and sparse forms of a training batch (the batch
+// size plus the rows the strategy parameters add), the strategy's memory
+// slots, and per evaluation unit a model copy and its workspace.
+func EstimateMemory(cfg *Config, s *streams.Stream) Memory {
+	const f32 = 4
+	in := int64(s.InputDim)
+	widths := append(append([]int(nil), cfg.Hidden...), s.NumClasses)
+	var params, acts int64
+	prev := in
+	for _, w := range widths {
+		params = satAdd(params, satMul(satAdd(prev, 1), int64(w)))
+		acts = satAdd(acts, int64(w))
+		prev = int64(w)
+	}
+	extraRows, slots := strategyRows(cfg.StrategyParams)
+	T := int64(len(s.Experiences))
+	rows := satAdd(int64(cfg.BatchSize), extraRows)
+	var m Memory
+	// Parameters, gradients, momentum, and up to 2 + 2T copies kept by
+	// strategies (EWC's anchor and Fisher, SI's, GEM's per-experience
+	// gradients, EMA's averages).
+	m.Base = satMul(satMul(params, satAdd(5, satMul(2, T))), f32)
+	// Batch rows: the driver's batch and the strategy's gathered copy,
+	// activations and their gradients, and the sparse first-layer input
+	// (values and indices, and its transpose).
+	m.Base = satAdd(m.Base, satMul(satMul(rows, satMul(in, 2)), f32))
+	m.Base = satAdd(m.Base, satMul(satMul(rows, satMul(acts, 2)), f32))
+	m.Base = satAdd(m.Base, satMul(satMul(rows, in), 16))
+	// Memory slots (replay memories hold references to samples).
+	m.Base = satAdd(m.Base, satMul(slots, 16))
+	// Threads of the training compute (packing buffers).
+	m.PerUnit = satAdd(satMul(params, f32), satMul(satMul(taskRows, satAdd(in, satMul(acts, 2))), f32))
+	m.PerUnit = satAdd(m.PerUnit, 4<<20)
+	return m
+}
+
+// strategyRows returns the rows the strategy parameters add to a batch and
+// the memory slots they ask for, from the resolved parameters (nested
+// base_params included).
+func strategyRows(raw json.RawMessage) (rows, slots int64) {
+	var walk func(raw json.RawMessage)
+	walk = func(raw json.RawMessage) {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return
+		}
+		for k, v := range m {
+			var n float64
+			if json.Unmarshal(v, &n) == nil && n > 0 {
+				x := int64(min(n, math.MaxInt64/2))
+				switch {
+				case k == "mem_size":
+					slots = satAdd(slots, x)
+				case strings.HasSuffix(k, "_params"):
+				default:
+					for _, p := range strategyRowParams {
+						if k == p {
+							rows = satAdd(rows, x)
+						}
+					}
+				}
+			}
+			if bytes.HasPrefix(bytes.TrimSpace(v), []byte("{")) {
+				walk(v)
+			}
+		}
+	}
+	walk(raw)
+	return rows, slots
+}
+
+// estimateStream estimates the bytes of the stream cfg describes before it
+// is built: generators that transform the data (permutations, rotations,
+// Gaussian domains) hold a copy per experience. base is the dataset the
+// generator runs on (its samples and values per sample).
+func estimateStream(cfg *Config, samples, dim int64, b benchmark) int64 {
+	n := int64(cfg.numExperiences(b))
+	per := satMul(samples, dim)
+	switch b.generator {
+	case "permuted", "rotated":
+		return satMul(satMul(per, max(n, 1)), 4)
+	case "gaussian":
+		return satMul(satMul(per, max(n, 1)), 4)
+	}
+	return satMul(per, 4)
+}
+
+// CheckResources refuses, before anything is allocated, a configuration
+// whose stream would exceed the memory of this machine (a permuted stream
+// of many experiences holds a copy of the data per experience). It loads
+// (and caches) the dataset the stream is built from.
+func (d *Data) CheckResources(cfg *Config) error {
+	b, ok := lookupBenchmark(cfg.Benchmark)
+	if !ok {
+		return invalid("benchmark %q: unknown", cfg.Benchmark)
+	}
+	var samples, dim int64
+	switch {
+	case b.dataset == "synthetic":
+		sc := cfg.Synthetic.datasetConfig("", 1)
+		if err := sc.Validate(); err != nil {
+			return invalid("synthetic: %s", strings.TrimPrefix(err.Error(), "datasets: SyntheticConfig."))
+		}
+		classes, per, d := int64(10), int64(250), int64(64)
+		if s := cfg.Synthetic; s != nil {
+			if s.Classes > 0 {
+				classes = int64(s.Classes)
+			}
+			if s.Dim > 0 {
+				d = int64(s.Dim)
+			}
+			tr, te := int64(200), int64(50)
+			if s.TrainPerClass > 0 {
+				tr = int64(s.TrainPerClass)
+			}
+			if s.TestPerClass > 0 {
+				te = int64(s.TestPerClass)
+			}
+			per = tr + te
+		}
+		samples, dim = satMul(classes, per), d
+	case b.dataset != "":
+		for _, k := range datasets.Known() {
+			if k.Name == b.dataset {
+				dim = 1
+				for _, x := range k.Shape {
+					dim *= int64(x)
+				}
+				samples = int64(k.TrainSize + k.TestSize)
+			}
+		}
+	case b.generator == "mnist-fmnist":
+		samples, dim = 140000, 784
+	default:
+		p, err := d.base(cfg, b)
+		if err != nil {
+			return err
+		}
+		samples, dim = int64(p.Train.Len()+p.Test.Len()), int64(p.Train.Dim())
+	}
+	need := estimateStream(cfg, samples, dim, b)
+	return checkMemory(need, fmt.Sprintf("the stream (%d experiences of %d samples × %d values)", cfg.numExperiences(b), samples, dim))
+}
+
+// CheckRun refuses, before the run allocates anything, a configuration
+// that would make more than MaxUpdates updates or whose estimated memory
+// (EstimateMemory on threads threads, times workers runs at once) exceeds
+// this machine's.
+func CheckRun(cfg *Config, s *streams.Stream, threads, workers int) error {
+	if err := checkUpdates(cfg, s); err != nil {
+		return err
+	}
+	m := EstimateMemory(cfg, s)
+	need := satMul(m.Total(threads), int64(max(workers, 1)))
+	what := fmt.Sprintf("the model (hidden %v on %d inputs, %d classes), batches of %d rows and %d threads", cfg.Hidden, s.InputDim, s.NumClasses, cfg.BatchSize, threads)
+	if workers > 1 {
+		what += fmt.Sprintf(", %d runs at once", workers)
+	}
+	return checkMemory(need, what)
+}
+
+// checkMemory refuses need bytes when they exceed the memory available to
+// this process (MemoryLimit).
+func checkMemory(need int64, what string) error {
+	limit := MemoryLimit()
+	if limit <= 0 || need <= limit {
+		return nil
+	}
+	return invalid("%s would need about %s of memory, more than the %s this machine has: use smaller sizes", what, FormatBytes(need), FormatBytes(limit))
+}
+
+// MemoryLimit returns the memory this process may use: the physical memory
+// (/proc/meminfo MemTotal), or the cgroup's limit when lower; 0 when
+// unknown (nothing is refused then).
+func MemoryLimit() int64 {
+	var limit int64
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				if err == nil {
+					limit = satMul(kb, 1024)
+				}
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 && (limit == 0 || v < limit) {
+			limit = v
+		}
+	}
+	return limit
+}
+
+// FormatBytes prints a byte count in binary units (e.g. "24 GiB").
+func FormatBytes(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than 8 EiB"
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 || v >= 100 {
+		return fmt.Sprintf("%.0f %s", v, units[i])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
