@@ -72,7 +72,7 @@ type Config struct {
 	Model string `json:"model,omitempty"`
 	// Hidden are the hidden-layer sizes of the MLP, each >= 1; empty for
 	// other models.
-	Hidden []int `json:"hidden"`
+	Hidden []int `json:"hidden,omitempty"`
 	// NF is the base width of resnet18r (the channels of its first stage),
 	// >= 1; 0 means 20. Only for resnet18r.
 	NF int `json:"nf,omitempty"`

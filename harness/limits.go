@@ -148,6 +148,8 @@ var (
 		"data.test_fraction":                {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, Zero: "0.2", Name: "test fraction"},
 		"data.shape":                        sizeRange(1),
 		"hidden":                            sizeRange(1),
+		"nf":                                {Min: 1, Max: 4096, Integer: true, Zero: "20 for resnet18r", Name: "width"},
+		"data.image_shape":                  sizeRange(1),
 		"optimizer.lr":                      {Min: 0, Max: math.MaxFloat64, MinOpen: true, Name: "learning rate"},
 		"optimizer.momentum":                {Min: 0, Max: 1, MaxOpen: true, Name: "momentum"},
 		"optimizer.weight_decay":            {Min: 0, Max: math.MaxFloat64, Name: "weight decay"},
@@ -158,6 +160,7 @@ var (
 		"blur":                              fraction,
 		"eval.every":                        {Min: 1, Max: MaxUpdates, Integer: true},
 		"eval.size":                         sizeRange(1),
+		"eval.test_size":                    {Min: 1, Max: MaxSize, Integer: true, Zero: "the whole test split"},
 		"eval.validation_fraction":          {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, Zero: "0.05 with eval.subset validation"},
 		"strategy_params.mem_size":          {Min: 1, Max: math.MaxInt32, Integer: true},
 		"strategy_params.replay_batch_size": {Min: 1, Max: MaxSize, Integer: true, Zero: "the batch size"},
@@ -204,6 +207,7 @@ func (c *Config) validateRanges() error {
 		checkInts("experience_classes", c.ExperienceClasses),
 		checkList("angles", c.Angles, c.Angles),
 		checkInts("hidden", c.Hidden),
+		checkInt("nf", c.NF),
 		check("optimizer.lr", c.Optimizer.LR),
 		check("optimizer.momentum", c.Optimizer.Momentum),
 		check("optimizer.weight_decay", c.Optimizer.WeightDecay),
@@ -214,6 +218,7 @@ func (c *Config) validateRanges() error {
 		check("blur", c.Blur),
 		checkInt("eval.every", c.Eval.Every),
 		checkInt("eval.size", c.Eval.Size),
+		checkInt("eval.test_size", c.Eval.TestSize),
 		check("eval.validation_fraction", c.Eval.ValidationFraction),
 	}
 	if s := c.Synthetic; s != nil {
@@ -230,7 +235,8 @@ func (c *Config) validateRanges() error {
 		errs = append(errs,
 			checkInt("data.num_classes", d.NumClasses),
 			check("data.test_fraction", d.TestFraction),
-			checkInts("data.shape", d.Shape))
+			checkInts("data.shape", d.Shape),
+			checkInts("data.image_shape", d.ImageShape))
 	}
 	for _, err := range errs {
 		if err != nil {

@@ -123,6 +123,9 @@ var (
 	inchesRange    = harness.Range{Min: 0, Max: 50, MinOpen: true, Zero: "the figure's default"}
 	dpiRange       = harness.Range{Min: 10, Max: 1200, Integer: true}
 	fontRange      = harness.Range{Min: 1, Max: 100}
+	resamplesRange = harness.Range{Min: 1, Max: 10_000_000, Integer: true}
+	seedRange      = harness.Range{Min: 0, Max: math.MaxInt64, Integer: true}
+	expBaseRange   = harness.Range{Min: 0, Max: 1, Integer: true}
 )
 
 // maxThreads bounds --threads and --workers.

@@ -125,6 +125,11 @@ func numericFlags(t *testing.T) []numericFlag {
 func TestEveryNumericFlagHasARange(t *testing.T) {
 	t.Parallel()
 	db, csv, exp := fixture(t)
+	// A zero-based evaluation log of two experiences, for ingest.
+	evals := filepath.Join(t.TempDir(), "evaluations.csv")
+	if err := os.WriteFile(evals, []byte("iteration,training_exp,eval_exp,correct,total\n0,0,0,1,2\n1,0,0,2,2\n1,0,1,0,2\n2,1,0,1,2\n2,1,1,2,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Arguments that make each command do as little as possible, and a
 	// value of each flag that must be accepted; {} stands for the
 	// database path of the case.
@@ -136,6 +141,8 @@ func TestEveryNumericFlagHasARange(t *testing.T) {
 		"export":        {"--db", db, "--out", "{}.out"},
 		"plot":          {"--db", db, "--out", "{}.out", "--kind", "matrix", "--format", "svg"},
 		"datasets info": {csv},
+		"report":        {"--db", db, "--ci", "bootstrap"},
+		"ingest":        {"--db", "{}", "--check", "--meta", "seed=0", "--exp-base", "0", "--evaluations", evals},
 	}
 	context := map[string][]string{
 		"run task-distance":      {"--benchmark", "gaussian"},
@@ -144,15 +151,21 @@ func TestEveryNumericFlagHasARange(t *testing.T) {
 		"run num-classes":        {"--benchmark", "split", "--data", csv, "--experiences", "1"},
 		"run data-shape":         {"--benchmark", "split", "--data", csv, "--experiences", "1"},
 		"run experience-classes": {"--experiences", "2"},
+		"run test-size":          {"--iterations", "2"},
+	}
+	// Cases whose base arguments differ from their command's.
+	baseOf := map[string][]string{
+		"run nf": {"--benchmark", "split-mnist", "--model", "resnet18r", "--epochs", "1", "--eval-size", "20", "--dry-run", "--db", "{}"},
 	}
 	good := map[string]string{
 		"run experiences": "2", "run class-order": "9,8,7,6,5,4,3,2,1,0", "run experience-classes": "5,5", "run angles": "30",
 		"run task-distance": "0.5", "run iterations": "3", "run repeat": "2", "run blur": "0.5", "run validation-fraction": "0.1",
 		"run test-fraction": "0.5", "run num-classes": "2", "run data-shape": "4", "run epochs": "2", "run batch-size": "8",
 		"run replay-batch-size": "4", "run mem-size": "1000000", "run lr": "0.1", "run momentum": "0", "run weight-decay": "0.001",
-		"run hidden": "8,8", "run eval-every": "2", "run eval-size": "5", "run threads": "1", "run workers": "2",
+		"run hidden": "8,8", "run nf": "4", "run test-size": "10", "run eval-every": "2", "run eval-size": "5", "run threads": "1", "run workers": "2",
 		"sweep workers": "2", "sweep threads": "1", "metrics run": "1", "export batch-rows": "1", "plot zoom": "3",
 		"plot width": "3", "plot height": "2", "plot dpi": "10", "plot font-size": "8",
+		"report resamples": "100", "report ci-seed": "3", "ingest exp-base": "0",
 		"datasets info test-fraction": "0.5", "datasets info num-classes": "2", "datasets info data-shape": "2,2",
 	}
 	hostile := []string{"0", "-1", "NaN", "+Inf", "-Inf", "1e400", "9223372036854775807", "99999999999"}
@@ -166,6 +179,9 @@ func TestEveryNumericFlagHasARange(t *testing.T) {
 		args := func(dir, value string) []string {
 			a := append([]string(nil), f.cmd...)
 			b, ok := base[cmd]
+			if o, over := baseOf[id]; over {
+				b = o
+			}
 			if !ok {
 				t.Fatalf("no base arguments for %s", cmd)
 			}

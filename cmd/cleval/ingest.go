@@ -43,7 +43,7 @@ func ingestCommand() *cli.Command {
 			&cli.GenericFlag{Name: "experiences", Value: &multiString{}, Usage: "`FILE` of experiences and their ends (repeatable)"},
 			&cli.StringFlag{Name: "format", Usage: "read every input as `FORMAT`: csv, tsv, jsonl, parquet or arrow (default: from the extension)"},
 			&cli.GenericFlag{Name: "map", Value: &multiString{}, Usage: "rename columns, `FROM=TO,...` (e.g. t=iteration,c=training_exp); FROM= drops a column (repeatable)"},
-			&cli.IntFlag{Name: "exp-base", Value: 1, Usage: "experience indices in the input start at `0 or 1` (with 0, row_exp -1 is the initial model)"},
+			numFlag("exp-base", "experience indices in the input start at 0 or 1 (with 0, row_exp -1 is the initial model)", expBaseRange, "1"),
 			&cli.StringFlag{Name: "run", Usage: "`NAME` of the run of tables without a run column (default 1)"},
 			&cli.GenericFlag{Name: "meta", Value: &multiString{}, Usage: "metadata `KEY=VALUE` for every run: seed=0, strategy=er, benchmark=split-mnist, any configuration key (repeatable)"},
 			&cli.BoolFlag{Name: "seed-from-run", Usage: "a run without a seed takes its name (an integer) as seed"},
@@ -61,13 +61,7 @@ func ingestAction(c *cli.Context) error {
 		}
 	}
 	opt := ingest.Options{Run: c.String("run"), SeedFromRun: c.Bool("seed-from-run"), DryRun: c.Bool("check"), Map: map[string]string{}, Meta: map[string]string{}}
-	switch c.Int("exp-base") {
-	case 0:
-		opt.ZeroBased = true
-	case 1:
-	default:
-		return usagef("--exp-base %d: must be 0 or 1", c.Int("exp-base"))
-	}
+	opt.ZeroBased = intOr(c, "exp-base", 1) == 0
 	format := ingest.Format(c.String("format"))
 	if format != "" && !contains(ingest.Formats, format) {
 		return usagef("--format %q: must be one of csv, tsv, jsonl, parquet, arrow", format)

@@ -120,8 +120,8 @@ func reportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "detail", Usage: "also per-experience min_acc[k] and per-transition gap_*[k,j] values"},
 			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page with tables and figures to `FILE`"},
 			&cli.StringFlag{Name: "ci", Value: "t", Usage: "confidence intervals: t, bootstrap (BCa), bca or percentile"},
-			&cli.IntFlag{Name: "resamples", Value: metrics.DefaultResamples, Usage: "bootstrap resamples `B`"},
-			&cli.Uint64Flag{Name: "ci-seed", Usage: "seed of the bootstrap resampling"},
+			numFlag("resamples", "bootstrap resamples B", resamplesRange, fmt.Sprint(metrics.DefaultResamples)),
+			numFlag("ci-seed", "seed of the bootstrap resampling", seedRange, "0"),
 		),
 		Action: reportAction,
 	}
@@ -156,11 +156,8 @@ func reportAction(c *cli.Context) error {
 	default:
 		return usagef("--ci %q: must be t, bootstrap, bca or percentile", c.String("ci"))
 	}
-	if c.Int("resamples") < 1 {
-		return usagef("--resamples %d: must be >= 1", c.Int("resamples"))
-	}
 	if opt.CI.Bootstrap {
-		opt.CI.Options.Resamples, opt.CI.Options.Seed = c.Int("resamples"), c.Uint64("ci-seed")
+		opt.CI.Options.Resamples, opt.CI.Options.Seed = int(intOr(c, "resamples", metrics.DefaultResamples)), uint64(intOr(c, "ci-seed", 0))
 	} else if c.IsSet("resamples") || c.IsSet("ci-seed") {
 		return usagef("--resamples and --ci-seed need --ci bootstrap, bca or percentile")
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/harness"
 	"github.com/cleval/cleval/harness/sweep"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/streams"
 )
 
 // The flags of cleval run and how they become the fields laid over the
@@ -59,9 +61,14 @@ func runFlags() []cli.Flag {
 		fieldFlag("lr", "SGD learning rate", "optimizer.lr"),
 		fieldFlag("momentum", "SGD momentum", "optimizer.momentum"),
 		fieldFlag("weight-decay", "SGD weight decay", "optimizer.weight_decay"),
-		listFlag("hidden", "hidden layer sizes, e.g. 400,400", mustRange("hidden"), 1000, presetDefault("hidden", harness.Range{})),
+		&cli.StringFlag{Name: "model", Usage: "model architecture: " + strings.Join(modelNames(), ", "), DefaultText: "mlp"},
+		listFlag("hidden", "hidden layer sizes of the mlp, e.g. 400,400", mustRange("hidden"), 1000, presetDefault("hidden", harness.Range{})),
+		fieldFlag("nf", "width of resnet18r (channels of its first stage)", "nf"),
+		&cli.StringFlag{Name: "batch-norm", Usage: "batch statistics of an update on new and replayed rows: separate (each its own, as forwarded separately) or joint", DefaultText: "separate"},
+		&cli.StringFlag{Name: "augment", Usage: "augmentation of the training rows: " + strings.Join(streams.Augmentations, ", ") + " (default: none)"},
 		fieldFlag("eval-every", "evaluation period ρ in iterations", "eval.every"),
 		fieldFlag("eval-size", "continual-evaluation samples per experience", "eval.size"),
+		fieldFlag("test-size", "samples of each experience's test split the accuracy matrix is evaluated on (a seeded subset)", "eval.test_size"),
 		&cli.StringFlag{Name: "eval-subset", Usage: "fixed (drawn once), resampled (every evaluation) or validation", DefaultText: presetDefault("eval.subset", harness.Range{})},
 		&cli.StringFlag{Name: "eval-experiences", Usage: "seen or all", DefaultText: presetDefault("eval.experiences", harness.Range{})},
 		&cli.StringFlag{Name: "seeds", Value: "0", Usage: fmt.Sprintf("seeds to run: a list and ranges, e.g. 0,1,2 or 0-4 (each from 0 to 2^64-1, each once, at most %d)", sweep.MaxSeeds)},
@@ -90,7 +97,9 @@ var runFields = []struct{ flag, path string }{
 	{"image-shape", "data.image_shape"},
 	{"strategy", "strategy"}, {"replay-batch-size", "strategy_params.replay_batch_size"}, {"mem-size", "strategy_params.mem_size"},
 	{"epochs", "epochs"}, {"batch-size", "batch_size"}, {"lr", "optimizer.lr"}, {"momentum", "optimizer.momentum"},
-	{"weight-decay", "optimizer.weight_decay"}, {"hidden", "hidden"}, {"eval-every", "eval.every"}, {"eval-size", "eval.size"},
+	{"weight-decay", "optimizer.weight_decay"}, {"model", "model"}, {"hidden", "hidden"}, {"nf", "nf"},
+	{"batch-norm", "batch_norm"}, {"augment", "augment"}, {"eval-every", "eval.every"}, {"eval-size", "eval.size"},
+	{"test-size", "eval.test_size"},
 	{"eval-subset", "eval.subset"}, {"eval-experiences", "eval.experiences"},
 }
 
@@ -318,6 +327,15 @@ func splitNames(s string) []string {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// modelNames lists the model architectures.
+func modelNames() []string {
+	var out []string
+	for _, a := range nn.Archs() {
+		out = append(out, a.Name)
 	}
 	return out
 }

@@ -203,23 +203,40 @@ func (e *Experiment) resolve(b *block, bi int, idx []int, multi bool, presets ma
 	if presetName != "" {
 		if s := tree.get("strategy"); s != nil && s.short() != preset.Config.Strategy {
 			if sp := tree.get("strategy_params"); sp != nil {
-				t := newMap(tree.node)
-				for _, k := range tree.keys {
-					t.set(k, tree.fields[k])
-					t.keyNodes[k] = tree.keyNodes[k]
+				tree = withoutPresetValues(tree, "strategy_params", sp)
+			}
+		}
+	}
+	// Likewise a preset's model fields belong to its model: another model
+	// keeps only the hidden sizes and width the file sets.
+	if presetName != "" {
+		if m := tree.get("model"); m != nil && m.short() != preset.Config.ModelName() {
+			for _, key := range []string{"hidden", "nf"} {
+				if v := tree.get(key); v != nil {
+					tree = withoutPresetValues(tree, key, v)
 				}
-				if kept := dropPresetValues(sp); kept != nil {
-					t.set("strategy_params", kept)
-				} else {
-					delete(t.fields, "strategy_params")
-					t.keys = slices.DeleteFunc(t.keys, func(k string) bool { return k == "strategy_params" })
-				}
-				tree = t
 			}
 		}
 	}
 	pt.tree = tree
 	return pt, preset, nil
+}
+
+// withoutPresetValues returns a copy of the map tree whose field key keeps
+// only the values that did not come from the preset (none: no field).
+func withoutPresetValues(tree *val, key string, v *val) *val {
+	t := newMap(tree.node)
+	for _, k := range tree.keys {
+		t.set(k, tree.fields[k])
+		t.keyNodes[k] = tree.keyNodes[k]
+	}
+	if kept := dropPresetValues(v); kept != nil {
+		t.set(key, kept)
+	} else {
+		delete(t.fields, key)
+		t.keys = slices.DeleteFunc(t.keys, func(k string) bool { return k == key })
+	}
+	return t
 }
 
 // config decodes the point's tree into a configuration, rejecting unknown
