@@ -73,9 +73,10 @@ var ErrDiverged = errors.New("training loss is not finite")
 
 // Iterations returns the number of updates each experience gets:
 // Iterations when set, else Epochs × ceil(train samples / BatchSize), times
-// Repeat (see streams.Schedule).
+// Repeat (see streams.Schedule); a strategy that is an EpochSizer sets the
+// train samples.
 func Iterations(cfg *Config, s *streams.Stream) []int {
-	sc, err := schedule(cfg, s)
+	sc, err := schedule(cfg, s, strategyOf(cfg))
 	if err != nil {
 		panic("harness: Iterations: " + err.Error()) // Validate rejects such configurations
 	}
@@ -86,9 +87,9 @@ func Iterations(cfg *Config, s *streams.Stream) []int {
 	return out
 }
 
-func schedule(cfg *Config, s *streams.Stream) (*streams.Schedule, error) {
+func schedule(cfg *Config, s *streams.Stream, strat strategies.Strategy) (*streams.Schedule, error) {
 	return streams.NewSchedule(s, streams.ScheduleConfig{BatchSize: cfg.BatchSize, Epochs: cfg.Epochs,
-		Iterations: cfg.Iterations, Repeat: cfg.Repeat, Blur: cfg.Blur})
+		Iterations: cfg.Iterations, Repeat: cfg.Repeat, Blur: cfg.Blur, EpochSizes: epochSizes(strat, s)})
 }
 
 // Run trains and evaluates one run, handing every record to rec. A
@@ -285,7 +286,7 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 		res.Status = metrics.RunFailed
 		return res, err
 	}
-	sched, err := schedule(d.cfg, s)
+	sched, err := schedule(d.cfg, s, d.strat)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrInvalid, err))
 	}
