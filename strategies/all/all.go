@@ -10,4 +10,5 @@ import (
 	_ "github.com/cleval/cleval/strategies/project"
 	_ "github.com/cleval/cleval/strategies/regularize"
 	_ "github.com/cleval/cleval/strategies/replay"
+	_ "github.com/cleval/cleval/strategies/sgm"
 )
