@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/cleval/cleval/strategies/dualarch"
 	_ "github.com/cleval/cleval/strategies/ema"
 	_ "github.com/cleval/cleval/strategies/finetune"
 	_ "github.com/cleval/cleval/strategies/joint"

@@ -44,7 +44,7 @@ type Config struct {
 	// Rank r of the adapters, >= 1. Default 48.
 	Rank int `json:"rank" doc:"LoRA rank r >= 1"`
 	// LoRAAlpha sets the adapters' scaling s = LoRAAlpha/Rank, > 0.
-	// Default 48.
+	// Default 240 (s = 5 at rank 48).
 	LoRAAlpha float64 `json:"lora_alpha" doc:"LoRA alpha > 0; the adapters are scaled by alpha/rank"`
 	// LoRALRScale multiplies the run's learning rate for the adapters,
 	// > 0. Default 1.
@@ -84,7 +84,7 @@ func (c *Config) Validate() error {
 // DefaultConfig returns SGM's defaults: every component, over naive.
 func DefaultConfig() Config {
 	return Config{BaseConfig: strategies.WrapDefaults(), Components: slices.Clone(Components), Start: 2,
-		InitBias: InitBiasKeep, Rank: 48, LoRAAlpha: 48, LoRALRScale: 1}
+		InitBias: InitBiasKeep, Rank: 48, LoRAAlpha: 240, LoRALRScale: 1}
 }
 
 func init() {
