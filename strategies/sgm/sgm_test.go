@@ -8,9 +8,9 @@ import (
 
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
-	"github.com/cleval/cleval/strategies/strategytest"
 	_ "github.com/cleval/cleval/strategies/finetune"
 	_ "github.com/cleval/cleval/strategies/replay"
+	"github.com/cleval/cleval/strategies/strategytest"
 	"github.com/cleval/cleval/streams"
 )
 
