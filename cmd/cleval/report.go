@@ -98,7 +98,10 @@ func reportCommand() *cli.Command {
 			"their shared seeds (mean difference A-B, 95% CI, t, p); a group is named by its number in the report,\n" +
 			"its config hash (prefix), its label, or a strategy or preset name that only it has. --success 'min_acc>=0.5'\n" +
 			"gives the fraction of seeds meeting a criterion with a Wilson 95% interval (accuracies as fractions or\n" +
-			"with %: 'acc>=80%'). --html writes one self-contained page with the tables and the figures.",
+			"with %: 'acc>=80%'). --html writes one self-contained page with the tables and the figures.\n" +
+			"--reference GROUP adds ref_stability_gap, ref_plasticity_gap and ref_ck_gap: one minus the mean, over the\n" +
+			"evaluation points of experiences 2.., of the accuracy on the old, the new and all seen experiences divided\n" +
+			"by GROUP's accuracy on them after the same experience (its accuracy matrix), paired by seed.",
 		Flags: append(selectionFlags(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "text, markdown, csv, json or latex"},
 			&cli.StringSliceFlag{Name: "compare", Usage: "compare groups `A B` (or A,B; repeatable)"},
@@ -106,6 +109,7 @@ func reportCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "metrics", Usage: "only these metrics, e.g. acc,min_acc,wc_acc"},
 			&cli.BoolFlag{Name: "detail", Usage: "also per-experience min_acc[k] and per-transition gap_*[k,j] values"},
 			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page with tables and figures to `FILE`"},
+			&cli.StringFlag{Name: "reference", Usage: "add the stability, plasticity and continual-knowledge gaps (ref_*) of every group relative to the runs of `GROUP` with the same seeds (e.g. joint)"},
 		),
 		Action: reportAction,
 	}
@@ -139,6 +143,14 @@ func reportAction(c *cli.Context) error {
 		return err
 	}
 	defer db.Close()
+	if ref := c.String("reference"); ref != "" {
+		if err := set.AddReference(context.Background(), db, ref); err != nil {
+			if errors.Is(err, report.ErrReference) {
+				return usageError{err}
+			}
+			return err
+		}
+	}
 	r, err := report.Build(set, opt)
 	if err != nil {
 		return usageError{err}
