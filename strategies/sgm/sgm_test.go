@@ -253,11 +253,10 @@ func TestLoRAForwardAndMerge(t *testing.T) {
 		x[i] = float32(math.Sin(float64(i)))
 	}
 	ws := m.NewWorkspace(4)
-	before := slices.Clone(m.Infer(m.Params(), m.State(), ws, x, 4))
 	for range 5 {
 		d.Step(t, l)
 	}
-	before = slices.Clone(m.Infer(m.Params(), m.State(), ws, x, 4))
+	before := slices.Clone(m.Infer(m.Params(), m.State(), ws, x, 4))
 	exp := d.Ctx.Stream.Experiences[1]
 	if err := d.Strat.AfterExperience(d.Ctx, exp); err != nil {
 		t.Fatal(err)
