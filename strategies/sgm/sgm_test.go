@@ -23,17 +23,17 @@ func TestProperties(t *testing.T) {
 		{"all", `{` + erBase + `,"rank":4,"lora_alpha":4}`},
 		{"init", `{` + erBase + `,"components":["init"]}`},
 		{"soft", `{` + erBase + `,"components":["soft"]}`},
-		{"lora", `{` + erBase + `,"components":["lora"],"rank":2}`},
+		{"lora", `{` + erBase + `,"components":["lora"],"rank":2,"lora_alpha":4}`},
 		{"oocf", `{` + erBase + `,"components":["oocf"]}`},
 		{"none", `{` + erBase + `,"components":[]}`},
-		{"naive-start1", `{"rank":4,"start":1,"init_bias":"zero"}`},
+		{"naive-start1", `{"rank":4,"lora_alpha":4,"start":1,"init_bias":"zero"}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			strategytest.Check(t, "sgm", c.params, strategytest.Options{Hidden: []int{16, 12}})
 		})
 	}
 	t.Run("task-incremental-no-soft", func(t *testing.T) {
-		strategytest.Check(t, "sgm", `{`+erBase+`,"components":["init","lora","oocf"],"rank":3}`,
+		strategytest.Check(t, "sgm", `{`+erBase+`,"components":["init","lora","oocf"],"rank":3,"lora_alpha":3}`,
 			strategytest.Options{Scenario: streams.TaskIncremental})
 	})
 }
