@@ -61,6 +61,6 @@
 //
 // The paper's network is a reduced ResNet-18; here any model with
 // nn.FeatureGradients (the MLP; resnet18r when its engine implements the
-// capability). Task-incremental streams are refused: the loss and the
-// prediction are class-incremental.
+// capability). The method is class-incremental: on task-incremental
+// streams the loss ignores the task masks (the evaluation applies them).
 package pcr

@@ -128,9 +128,6 @@ var (
 
 // Setup implements strategies.Strategy.
 func (s *PCR) Setup(ctx *strategies.Context) error {
-	if ctx.Stream.Scenario == streams.TaskIncremental {
-		return fmt.Errorf("pcr: the proxy-contrastive loss and the cosine classifier are class-incremental; task-incremental streams are not supported")
-	}
 	fg, ok := ctx.Model.(nn.FeatureGradients)
 	if !ok {
 		return fmt.Errorf("pcr: the model (%s) does not back-propagate a loss on its features (nn.FeatureGradients)", ctx.Model.Spec().Arch)

@@ -36,7 +36,8 @@
 // has the uniform S[y] = 1/C. The row's loss is −Σ_c q_c log p_c, weighted
 // as the wrapped strategy weights the row's cross-entropy, and its
 // gradient with respect to z is p − q. Segments whose softmax is restricted
-// (task masks, masking) keep the plain cross-entropy.
+// (task masks, masking) keep the plain cross-entropy, so on
+// task-incremental streams the component does nothing.
 //
 // # lora: low-rank adapters on the hidden layers
 //

@@ -177,9 +177,6 @@ func (s *SGM) Setup(ctx *strategies.Context) error {
 	s.old = make([]bool, C)
 	s.oldList = make([]int, 0, C)
 	if s.soft {
-		if ctx.Stream.Scenario == streams.TaskIncremental {
-			return fmt.Errorf("sgm: component soft needs one output head; task-incremental streams mask the softmax")
-		}
 		s.cur = make([]float64, C*C)
 		s.final = make([]float64, C*C)
 		s.cnt = make([]float64, C)

@@ -32,8 +32,8 @@ func TestProperties(t *testing.T) {
 			strategytest.Check(t, "sgm", c.params, strategytest.Options{Hidden: []int{16, 12}})
 		})
 	}
-	t.Run("task-incremental-no-soft", func(t *testing.T) {
-		strategytest.Check(t, "sgm", `{`+erBase+`,"components":["init","lora","oocf"],"rank":3,"lora_alpha":3}`,
+	t.Run("task-incremental", func(t *testing.T) {
+		strategytest.Check(t, "sgm", `{`+erBase+`,"rank":3,"lora_alpha":3}`,
 			strategytest.Options{Scenario: streams.TaskIncremental})
 	})
 }
@@ -54,13 +54,21 @@ func TestRejects(t *testing.T) {
 	)
 }
 
-// TestSoftNeedsOneHead: soft targets are refused on task-incremental
-// streams.
-func TestSoftNeedsOneHead(t *testing.T) {
+// TestSoftSkipsMaskedSegments: on a task-incremental stream the segments'
+// softmax is restricted and the soft targets leave them alone: SGM with
+// soft alone trains exactly as its base.
+func TestSoftSkipsMaskedSegments(t *testing.T) {
 	o := strategytest.Options{Scenario: streams.TaskIncremental}
-	ctx := strategytest.Context(strategytest.Stream(o), o)
-	if err := strategytest.New(t, "sgm", `{"components":["soft"]}`).Setup(ctx); err == nil {
-		t.Fatal("soft targets accepted on a task-incremental stream")
+	run := func(name, params string) []float32 {
+		s := strategytest.Stream(o)
+		ctx := strategytest.Context(s, o)
+		d := strategytest.NewDriver(t, ctx, strategytest.New(t, name, params))
+		d.Experience(t, 1, 1)
+		d.Experience(t, 2, 1)
+		return slices.Clone(ctx.Model.Params())
+	}
+	if !slices.Equal(run("sgm", `{`+erBase+`,"components":["soft"]}`), run("er", `{"mem_size":60}`)) {
+		t.Error("soft targets changed the training of masked segments")
 	}
 }
 
