@@ -38,8 +38,10 @@ func pcrOnline(benchmark string) Config {
 // dualArchParams is Dual-Arch over the delange-smnist-er replay: a plastic
 // learner of 4 equal hidden layers with about the stable learner's
 // parameter count, T = 3, (CE + KD)/2, trained on each experience before
-// the stable learner.
-const dualArchParams = `{"base":"er","base_params":` + erParams + `,"plastic_hidden":[],"plastic_depth":4,"temperature":3,"weight":0.5,"kd_classes":"seen","plastic_schedule":"before","plastic_lr_scale":1}`
+// the stable learner together with a class-balanced memory of its own as
+// large as the replay's (the authors' code trains it on the task's data and
+// the exemplars).
+const dualArchParams = `{"base":"er","base_params":` + erParams + `,"plastic_hidden":[],"plastic_depth":4,"temperature":3,"weight":0.5,"kd_classes":"seen","plastic_schedule":"before","plastic_lr_scale":1,"plastic_memory":2000}`
 
 func init() {
 	dualArch := delange("dualarch", dualArchParams)
@@ -62,7 +64,7 @@ func init() {
 		Preset{
 			Name: "dualarch-smnist-er",
 			Summary: "the delange-smnist-er setup with Dual-Arch over its replay: the stable learner is a wide, shallow MLP 784-300-10 (238 510 parameters), the plastic learner " +
-				"4 hidden layers of 178 (237 106), distillation T = 3 with weight 0.5 (Lu et al. 2025)",
+				"4 hidden layers of 178 (237 106) trained on each experience and a 2000-sample memory of its own, distillation T = 3 with weight 0.5 (Lu et al. 2025)",
 			Config: dualArch,
 			Seeds:  []uint64{0, 1, 2, 3, 4},
 		},

@@ -14,7 +14,7 @@ func TestMethodExamplesExpand(t *testing.T) {
 	for _, c := range []struct {
 		file string
 		runs int
-	}{{"sgm-smnist.yaml", 35}, {"dualarch-smnist.yaml", 15}, {"pcr-online.yaml", 60}} {
+	}{{"sgm-smnist.yaml", 35}, {"dualarch-smnist.yaml", 20}, {"pcr-online.yaml", 60}} {
 		exp, err := Load(filepath.Join("..", "..", "examples", "methods", c.file))
 		if err != nil {
 			t.Fatal(err)

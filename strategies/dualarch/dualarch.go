@@ -8,6 +8,7 @@ import (
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/strategies/internal/runopt"
+	"github.com/cleval/cleval/strategies/replay"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -44,6 +45,10 @@ type Config struct {
 	// PlasticLRScale multiplies the run's learning rate for the plastic
 	// learner, > 0. Default 1.
 	PlasticLRScale float64 `json:"plastic_lr_scale" doc:"the plastic learner's learning rate as a multiple of the run's, > 0"`
+	// PlasticMemory is the size of the plastic learner's own
+	// class-balanced memory, >= 0; 0 (default) trains it on the current
+	// experience only.
+	PlasticMemory int `json:"plastic_memory" doc:"samples of the plastic learner's own class-balanced memory (filled at each experience end), trained on together with the current experience as the authors' code trains it on the task's data and the exemplars; 0 = the current experience only"`
 }
 
 // Validate implements strategies.Validator.
@@ -74,6 +79,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.PlasticLRScale > 0) || math.IsInf(c.PlasticLRScale, 0) {
 		return fmt.Errorf("plastic_lr_scale %v: must be > 0 and finite", c.PlasticLRScale)
+	}
+	if c.PlasticMemory < 0 {
+		return fmt.Errorf("plastic_memory %d: must be >= 0", c.PlasticMemory)
 	}
 	return nil
 }
@@ -109,7 +117,13 @@ type DualArch struct {
 	tws     *nn.Workspace // its teacher passes
 	x       []float32
 	y       []int32
-	cyc     strategies.Cycler
+	masks   [][]bool // the rows' task masks (task-incremental streams)
+	mem     *replay.Memory
+	perm    []int32 // the plastic learner's epoch order: current experience, then memory
+	at      int
+	sel     []int
+	onePos  []int32
+	scr     []int32
 	kd      []bool // distilled classes
 	rowSet  []bool
 	p, q    []float64
@@ -200,10 +214,19 @@ func (s *DualArch) Setup(ctx *strategies.Context) error {
 	}
 	cfg.LR *= s.cfg.PlasticLRScale
 	s.opt = nn.NewSGD(cfg, len(pl.Params()))
-	s.ws = pl.NewWorkspace(ctx.BatchSize)
+	rows := ctx.BatchSize
+	if s.cfg.PlasticMemory > 0 {
+		s.mem = replay.NewMemory(replay.ClassBalanced, s.cfg.PlasticMemory, m.OutputDim())
+		rows *= 2 // interleaved: the incoming batch and as many remembered samples
+	}
+	s.ws = pl.NewWorkspace(rows)
 	s.tws = pl.NewWorkspace(ctx.BatchSize)
-	s.x = make([]float32, ctx.BatchSize*m.InputDim())
-	s.y = make([]int32, ctx.BatchSize)
+	s.x = make([]float32, rows*m.InputDim())
+	s.y = make([]int32, rows)
+	s.masks = make([][]bool, rows)
+	s.sel = make([]int, 0, ctx.BatchSize)
+	s.onePos = make([]int32, 1)
+	s.scr = make([]int32, 1)
 	C := m.OutputDim()
 	s.kd = make([]bool, C)
 	s.rowSet = make([]bool, C)
@@ -232,33 +255,78 @@ func (s *DualArch) BeforeExperience(ctx *strategies.Context, exp *streams.Experi
 	return s.Wrapper.BeforeExperience(ctx, exp)
 }
 
-// trainPlastic trains the plastic learner on the current experience for
-// as many updates as the driver gives it (one epoch when it does not say).
-// It runs at the experience's first update, when the driver's count is
-// known.
+// trainPlastic trains the plastic learner on the current experience (and
+// its memory) for as many updates as the driver gives the experience (one
+// epoch of the experience when it does not say), in batches of the run's
+// batch size drawn in epochs of fresh permutations. It runs at the
+// experience's first update, when the driver's count is known.
 func (s *DualArch) trainPlastic(ctx *strategies.Context) error {
 	exp := ctx.Current
 	updates := ctx.ExperienceIterations
 	if updates <= 0 {
 		updates = (exp.Train.Len() + ctx.BatchSize - 1) / ctx.BatchSize
 	}
-	s.cyc.Reset([]*streams.Experience{exp})
-	d := ctx.Stream.InputDim
+	n := exp.Train.Len()
+	total := n
+	if s.mem != nil {
+		total += s.mem.Len()
+	}
+	if cap(s.perm) < total {
+		s.perm = make([]int32, total)
+	}
+	s.perm = s.perm[:total]
+	for i := range s.perm {
+		s.perm[i] = int32(i)
+	}
+	s.at = total
 	for range updates {
-		n := s.cyc.Next(ctx.Rand, ctx.BatchSize, d, s.x, s.y, nil, nil)
-		if !s.plasticStep(n, s.x, s.y, ctx.Stream.Mask(exp.Task)) {
+		if s.at >= total {
+			streams.Shuffle(ctx.Rand, s.perm)
+			s.at = 0
+		}
+		end := min(s.at+ctx.BatchSize, total)
+		for r, idx := range s.perm[s.at:end] {
+			if int(idx) < n {
+				s.gather(ctx, r, exp, idx)
+			} else {
+				it := s.mem.Item(int(idx) - n)
+				s.gather(ctx, r, it.Exp, it.Pos)
+			}
+		}
+		rows := end - s.at
+		s.at = end
+		if !s.plasticStep(rows, s.x, s.y, s.rowMasks(ctx, rows)) {
 			return fmt.Errorf("dualarch: the plastic learner's loss is not finite")
 		}
 	}
 	return nil
 }
 
+// gather writes sample pos of exp's training data into row r of the
+// plastic learner's batch, with its task mask.
+func (s *DualArch) gather(ctx *strategies.Context, r int, exp *streams.Experience, pos int32) {
+	d := ctx.Stream.InputDim
+	s.onePos[0] = pos
+	s.scr = exp.Train.Gather(s.x[r*d:(r+1)*d], s.y[r:r+1], s.onePos, s.scr)
+	s.masks[r] = ctx.Stream.Mask(exp.Task)
+}
+
+// rowMasks returns the task masks of the first rows of the plastic
+// learner's batch (nil outside task-incremental streams).
+func (s *DualArch) rowMasks(ctx *strategies.Context, rows int) [][]bool {
+	if ctx.Stream.Scenario != streams.TaskIncremental {
+		return nil
+	}
+	return s.masks[:rows]
+}
+
 // plasticStep makes one cross-entropy update of the plastic learner on n
-// rows; it reports whether the loss was finite.
-func (s *DualArch) plasticStep(n int, x []float32, y []int32, mask []bool) bool {
+// rows (with their task masks, nil outside task-incremental streams); it
+// reports whether the loss was finite.
+func (s *DualArch) plasticStep(n int, x []float32, y []int32, masks [][]bool) bool {
 	pl := s.plastic
 	logits := pl.Forward(s.ws, x, n)
-	loss, _ := nn.SoftmaxCE(logits, n, pl.OutputDim(), y[:n], nn.SoftmaxMask{Mask: mask}, float32(1/float64(n)), s.ws.LogitGrad())
+	loss, _ := nn.SoftmaxCE(logits, n, pl.OutputDim(), y[:n], nn.SoftmaxMask{Masks: masks}, float32(1/float64(n)), s.ws.LogitGrad())
 	if !strategies.Finite(loss) {
 		return false
 	}
@@ -279,11 +347,40 @@ func (s *DualArch) Step(ctx *strategies.Context, b *streams.Batch) (strategies.S
 		}
 	}
 	if s.cfg.PlasticSchedule == ScheduleInterleaved {
-		if !s.plasticStep(b.N, b.X, b.Y, b.Mask) {
+		// The incoming batch, and as many samples of the plastic
+		// learner's memory.
+		d := ctx.Stream.InputDim
+		copy(s.x, b.X[:b.N*d])
+		copy(s.y, b.Y[:b.N])
+		for r := range b.N {
+			s.masks[r] = b.Mask
+		}
+		rows := b.N
+		if s.mem != nil {
+			s.sel = s.mem.Sample(ctx.Rand, ctx.BatchSize, s.sel[:0])
+			for _, j := range s.sel {
+				it := s.mem.Item(j)
+				s.gather(ctx, rows, it.Exp, it.Pos)
+				rows++
+			}
+		}
+		if !s.plasticStep(rows, s.x, s.y, s.rowMasks(ctx, rows)) {
 			return strategies.StepResult{Loss: math.NaN()}, nil
 		}
 	}
 	return s.Wrapper.Step(ctx, b)
+}
+
+// AfterExperience implements strategies.Strategy: the experience joins the
+// plastic learner's memory.
+func (s *DualArch) AfterExperience(ctx *strategies.Context, exp *streams.Experience) error {
+	if err := s.Wrapper.AfterExperience(ctx, exp); err != nil {
+		return err
+	}
+	if s.mem != nil {
+		s.mem.AddExperience(ctx.Rand, exp)
+	}
+	return nil
 }
 
 // HookSegment implements strategies.SegmentHook: the wrapped strategy's

@@ -26,6 +26,9 @@ func TestProperties(t *testing.T) {
 		{"naive-hidden", `{"plastic_hidden":[8,8,8],"weight":0.9}`, ""},
 		{"er-weight0", `{` + erBase + `,"weight":0}`, ""},
 		{"er-task", `{` + erBase + `}`, streams.TaskIncremental},
+		{"er-memory", `{` + erBase + `,"plastic_memory":40}`, ""},
+		{"er-memory-interleaved", `{` + erBase + `,"plastic_memory":40,"plastic_schedule":"interleaved"}`, ""},
+		{"er-memory-task", `{` + erBase + `,"plastic_memory":40}`, streams.TaskIncremental},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			strategytest.Check(t, "dualarch", c.params, strategytest.Options{Hidden: []int{24}, Scenario: c.scen})
@@ -45,6 +48,7 @@ func TestRejects(t *testing.T) {
 		`{"kd_classes":"old"}`,
 		`{"plastic_schedule":"after"}`,
 		`{"plastic_lr_scale":0}`,
+		`{"plastic_memory":-1}`,
 		`{"base":"nope"}`,
 		`{"stable_width":3}`,
 	)
@@ -275,5 +279,44 @@ func TestVariant(t *testing.T) {
 	}
 	if len(vs[0].Params) != plastic {
 		t.Errorf("variant arena of %d values, want %d", len(vs[0].Params), plastic)
+	}
+}
+
+// TestPlasticMemory: with a memory of its own the plastic learner keeps
+// the earlier experience's classes it otherwise forgets, and the memory is
+// class-balanced over the experiences seen.
+func TestPlasticMemory(t *testing.T) {
+	o := strategytest.Options{Hidden: []int{24}}
+	accOnFirst := func(params string) (float64, *DualArch) {
+		s := strategytest.Stream(o)
+		ctx := strategytest.Context(s, o)
+		st := strategytest.New(t, "dualarch", params).(*DualArch)
+		d := strategytest.NewDriver(t, ctx, st)
+		d.Experience(t, 1, 10)
+		d.Experience(t, 2, 10)
+		exp := s.Experiences[0]
+		pl := st.Plastic()
+		n := exp.Train.Len()
+		x := make([]float32, n*pl.InputDim())
+		y := make([]int32, n)
+		pos := make([]int32, n)
+		for i := range pos {
+			pos[i] = int32(i)
+		}
+		exp.Train.Gather(x, y, pos, nil)
+		logits := pl.Infer(pl.Params(), nil, pl.NewWorkspace(n), x, n)
+		_, correct := nn.SoftmaxCE(logits, n, pl.OutputDim(), y, nn.SoftmaxMask{}, 0, nil)
+		return float64(correct) / float64(n), st
+	}
+	without, _ := accOnFirst(`{}`)
+	with, st := accOnFirst(`{"plastic_memory":40}`)
+	if without > 0.2 || with < 0.6 {
+		t.Errorf("plastic learner's accuracy on experience 1 after experience 2: %.2f without memory, %.2f with", without, with)
+	}
+	counts := st.mem.ClassCounts()
+	for c := range 4 {
+		if counts[c] != 10 {
+			t.Fatalf("memory class counts %v, want 10 for each of classes 0..3", counts)
+		}
 	}
 }
