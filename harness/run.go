@@ -97,9 +97,10 @@ func statusOf(err error) metrics.RunStatus {
 
 // Iterations returns the number of updates each experience gets:
 // Iterations when set, else Epochs × ceil(train samples / BatchSize), times
-// Repeat (see streams.Schedule).
+// Repeat (see streams.Schedule); a strategy that is an EpochSizer sets the
+// train samples.
 func Iterations(cfg *Config, s *streams.Stream) []int {
-	sc, err := schedule(cfg, s)
+	sc, err := schedule(cfg, s, strategyOf(cfg))
 	if err != nil {
 		panic("harness: Iterations: " + err.Error()) // Validate rejects such configurations
 	}
@@ -110,9 +111,9 @@ func Iterations(cfg *Config, s *streams.Stream) []int {
 	return out
 }
 
-func schedule(cfg *Config, s *streams.Stream) (*streams.Schedule, error) {
+func schedule(cfg *Config, s *streams.Stream, strat strategies.Strategy) (*streams.Schedule, error) {
 	return streams.NewSchedule(s, streams.ScheduleConfig{BatchSize: cfg.BatchSize, Epochs: cfg.Epochs,
-		Iterations: cfg.Iterations, Repeat: cfg.Repeat, Blur: cfg.Blur})
+		Iterations: cfg.Iterations, Repeat: cfg.Repeat, Blur: cfg.Blur, EpochSizes: epochSizes(strat, s)})
 }
 
 // Run trains and evaluates one run, handing every record to rec. A
@@ -361,7 +362,7 @@ func (d *driver) run(ctx context.Context) (res Result, err error) {
 			err = &PanicError{Where: fmt.Sprintf("strategy %s (after %d updates)", d.cfg.Strategy, d.sctx.Iteration), Value: r, Stack: debug.Stack()}
 		}
 	}()
-	sched, serr := schedule(d.cfg, s)
+	sched, serr := schedule(d.cfg, s, d.strat)
 	if serr != nil {
 		return fail(fmt.Errorf("%w: %v", ErrInvalid, serr))
 	}

@@ -167,7 +167,7 @@ func TestBlurryRun(t *testing.T) {
 	cfg.Epochs, cfg.BatchSize, cfg.Blur = 1, 20, 0.5
 	rec, s := runStream(t, cfg)
 	p := lastProbe
-	sched, _ := schedule(&cfg, s)
+	sched, _ := schedule(&cfg, s, nil)
 	if !slices.Equal(rec.ends, sched.Ends()) {
 		t.Fatalf("ends %v, schedule %v", rec.ends, sched.Ends())
 	}
@@ -498,7 +498,7 @@ func TestBlurryFillDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, _ := schedule(&cfg, s)
+	sched, _ := schedule(&cfg, s, nil)
 	d := &driver{spec: Spec{Stream: s}, cfg: &cfg}
 	rng := streams.NewRand(1, 1)
 	loaders := make([]*streams.Loader, 3)

@@ -145,6 +145,11 @@ type mlpBuffers struct {
 	sparse0    bool
 	reserved   bool
 	noBackward bool
+	// featGrad marks a feature gradient (FeatureGrad) for the next
+	// Backward; inGrad is its buffer when the features are the input (no
+	// hidden layer), where it reaches no parameter.
+	featGrad bool
+	inGrad   []float32
 }
 
 // NewWorkspace returns a workspace for batches of up to capacity samples.
@@ -193,7 +198,7 @@ func (m *MLP) Infer(params, _ []float32, ws *Workspace, x []float32, n int) []fl
 // multiplies x as a sparse matrix when most of its values are zero.
 func (m *MLP) forward(params []float32, ws *Workspace, x []float32, n int, eval bool) []float32 {
 	b := m.check(params, ws, n)
-	ws.n, b.x, b.noBackward = n, x, eval
+	ws.n, b.x, b.noBackward, b.featGrad = n, x, eval, false
 	L := m.layers[0]
 	b.sparse0 = sparse.ZeroFraction(x[:n*L.in], n, L.in, zeroSample) >= SparseThreshold
 	if b.sparse0 {
@@ -222,7 +227,7 @@ func (m *MLP) InferInputs(params, _ []float32, ws *Workspace, in *Inputs, r0, n 
 		return m.forward(params, ws, in.rowsDense(r0, n), n, true)
 	}
 	b := m.check(params, ws, n)
-	ws.n, b.x, b.noBackward, b.sparse0 = n, nil, true, false
+	ws.n, b.x, b.noBackward, b.sparse0, b.featGrad = n, nil, true, false, false
 	m.sparseLayer(params, b, in.csr, r0, n)
 	return m.rest(params, b, n)
 }
@@ -304,8 +309,34 @@ func (m *MLP) outerPhase(tid int) {
 	sparse.AccumulateRows(j.w, j.ldw, j.csr, lo, hi, j.d, j.ldd, j.n)
 }
 
+// FeatureGrad implements FeatureGradients: the gradient buffer of the last
+// hidden layer's output, which Backward then adds to.
+func (m *MLP) FeatureGrad(ws *Workspace) []float32 {
+	b := ws.mlp
+	if b == nil {
+		panic("nn: an MLP given a workspace of another model")
+	}
+	b.logitGrad() // allocates the gradient buffers
+	F := m.FeatureDim()
+	var g []float32
+	if len(m.layers) == 1 {
+		if b.inGrad == nil {
+			b.inGrad = make([]float32, ws.capacity*F)
+		}
+		g = b.inGrad[:ws.n*F]
+	} else {
+		g = b.grads[len(m.layers)-2][:ws.n*F]
+	}
+	if !b.featGrad {
+		clear(g)
+		b.featGrad = true
+	}
+	return g
+}
+
 // Backward accumulates into Grads the gradient of the loss whose gradient
-// with respect to the logits of the last Forward is in ws.LogitGrad().
+// with respect to the logits of the last Forward is in ws.LogitGrad(), plus
+// the features' gradient when FeatureGrad was called since.
 func (m *MLP) Backward(ws *Workspace) {
 	b := ws.mlp
 	if b == nil {
@@ -340,10 +371,16 @@ func (m *MLP) Backward(ws *Workspace) {
 		if l == 0 {
 			break
 		}
-		// d_in = d·Wᵀ, then through the ReLU of layer l-1.
+		// d_in = d·Wᵀ (plus the features' own gradient at the last
+		// hidden layer), then through the ReLU of layer l-1.
 		dprev := b.grads[l-1][:n*L.in]
-		m.eng.Sgemm(false, true, n, L.in, L.out, 1, d, L.out, m.params[L.w:L.w+L.in*L.out], L.out, 0, dprev, L.in)
+		var beta float32
+		if l == len(m.layers)-1 && b.featGrad {
+			beta = 1
+		}
+		m.eng.Sgemm(false, true, n, L.in, L.out, 1, d, L.out, m.params[L.w:L.w+L.in*L.out], L.out, beta, dprev, L.in)
 		m.job = job{d: dprev, out: b.acts[l-1][:n*L.in], rows: n, ldd: L.in}
 		m.pool.Run(m.runReLUBack)
 	}
+	b.featGrad = false // the buffer now holds the backward pass's deltas
 }

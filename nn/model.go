@@ -99,3 +99,19 @@ type SampleGradients interface {
 	// on ws with the per-row loss gradients in ws.LogitGrad().
 	AddSquaredSampleGrads(ws *Workspace, dst []float32)
 }
+
+// FeatureGradients is implemented by models that back-propagate a loss on
+// the features (the penultimate representation, Features) together with
+// one on the logits. A loss defined on normalised features (PCR's
+// proxy-contrastive loss) has a gradient along the features themselves,
+// which no gradient of the logits can carry through the linear head.
+type FeatureGradients interface {
+	Model
+	// FeatureGrad returns the buffer (N rows of FeatureDim, N the rows of
+	// ws's last training forward pass) into which a loss writes its
+	// gradient with respect to Features(ws). The first call after a
+	// forward pass zeroes it; the next Backward on ws adds it to the
+	// gradient flowing back from the logits. Without a call since the
+	// forward pass, Backward uses the logits alone.
+	FeatureGrad(ws *Workspace) []float32
+}

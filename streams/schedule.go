@@ -24,6 +24,12 @@ type ScheduleConfig struct {
 	// as a fraction of the shorter of the two, in [0, 1]; 0 means sharp
 	// boundaries.
 	Blur float64
+	// EpochSizes, when not nil, gives for each experience the number of
+	// samples one epoch covers (EpochSizes[k-1] for experience k, each
+	// >= 1) instead of the size of its training set: a strategy that
+	// trains experience k on the union of experiences 1..k (joint) gets
+	// Epochs passes over the union. Not used with Iterations.
+	EpochSizes []int
 }
 
 func (c ScheduleConfig) repeat() int { return max(c.Repeat, 1) }
@@ -91,11 +97,21 @@ func NewSchedule(s *Stream, c ScheduleConfig) (*Schedule, error) {
 	}
 	T := len(s.Experiences)
 	sc := &Schedule{BatchSize: c.BatchSize, Repeat: c.repeat(), Batches: make([]int, T), Windows: make([]int, max(T-1, 0))}
+	if c.EpochSizes != nil && len(c.EpochSizes) != T {
+		return nil, fmt.Errorf("streams: %d epoch sizes for %d experiences", len(c.EpochSizes), T)
+	}
 	for i, e := range s.Experiences {
+		n := e.Train.Len()
+		if c.EpochSizes != nil {
+			if c.EpochSizes[i] < 1 {
+				return nil, fmt.Errorf("streams: epoch size %d of experience %d: must be >= 1", c.EpochSizes[i], i+1)
+			}
+			n = c.EpochSizes[i]
+		}
 		if c.Iterations > 0 {
 			sc.Batches[i] = c.Iterations / sc.Repeat
 		} else {
-			sc.Batches[i] = c.Epochs * ((e.Train.Len() + c.BatchSize - 1) / c.BatchSize)
+			sc.Batches[i] = c.Epochs * ((n + c.BatchSize - 1) / c.BatchSize)
 		}
 	}
 	for i := range sc.Windows {

@@ -111,7 +111,10 @@ func reportCommand() *cli.Command {
 			"BCa corrects the bias and skew of the bootstrap distribution and is the better of the two. With few\n" +
 			"seeds (n < 10) bootstrap intervals are too narrow (they cannot be wider than the values): prefer t there\n" +
 			"unless the bounds matter. Resampling is seeded (--ci-seed) with --resamples draws, or exact (every\n" +
-			"resample enumerated) when there are no more distinct resamples than that (n <= 8 at 10000).",
+			"resample enumerated) when there are no more distinct resamples than that (n <= 8 at 10000).\n" +
+			"--reference GROUP adds ref_stability_gap, ref_plasticity_gap and ref_ck_gap: one minus the mean, over the\n" +
+			"evaluation points of experiences 2.., of the accuracy on the old, the new and all seen experiences divided\n" +
+			"by GROUP's accuracy on them after the same experience (its accuracy matrix), paired by seed.",
 		Flags: append(selectionFlags(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "text, markdown, csv, json or latex"},
 			&cli.StringSliceFlag{Name: "compare", Usage: "compare groups `A B` (or A,B; repeatable)"},
@@ -122,6 +125,7 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "ci", Value: "t", Usage: "confidence intervals: t, bootstrap (BCa), bca or percentile"},
 			numFlag("resamples", "bootstrap resamples B", resamplesRange, fmt.Sprint(metrics.DefaultResamples)),
 			numFlag("ci-seed", "seed of the bootstrap resampling", seedRange, "0"),
+			&cli.StringFlag{Name: "reference", Usage: "add the stability, plasticity and continual-knowledge gaps (ref_*) of every group relative to the runs of `GROUP` with the same seeds (e.g. joint)"},
 		),
 		Action: reportAction,
 	}
@@ -169,6 +173,14 @@ func reportAction(c *cli.Context) error {
 		return err
 	}
 	defer db.Close()
+	if ref := c.String("reference"); ref != "" {
+		if err := set.AddReference(context.Background(), db, ref); err != nil {
+			if errors.Is(err, report.ErrReference) {
+				return usageError{err}
+			}
+			return err
+		}
+	}
 	r, err := report.Build(set, opt)
 	if err != nil {
 		return usageError{err}

@@ -142,6 +142,9 @@ func (r *Report) preamble() []string {
 		runs += len(g.Runs)
 	}
 	lines := []string{fmt.Sprintf("%s: %d complete runs in %d configurations", r.Path, runs, len(r.Groups))}
+	if r.Reference != nil {
+		lines = append(lines, fmt.Sprintf("ref_* gaps: 1 − mean over the updates of experiences 2.. of the accuracy (old, new, all seen experiences) divided by that of %s after the same experience, seed by seed", r.Reference.Name()))
+	}
 	if len(r.Skipped) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "skipped %d runs that are not complete:", len(r.Skipped))

@@ -88,6 +88,11 @@ type Set struct {
 	// and seed give identical records, so counting both would double a
 	// sample).
 	Duplicates []Skipped
+	// Reference is the group the gap measures are relative to, nil without
+	// AddReference; Extra are the names of run-level metrics computed at
+	// load time beyond the stored ones (the reference gaps).
+	Reference *Group
+	Extra     []string
 }
 
 // Load reads the runs f selects and groups the complete ones by

@@ -109,7 +109,10 @@ var criterionRE = regexp.MustCompile(`^\s*(?:([A-Za-z0-9_.\-]+):)?([a-z0-9_]+)(?
 // >= > <= < == !=, e.g. "min_acc>=0.5", "acc >= 80%", "ema0.99:wc_acc>0.6",
 // "gap_depth[1,2]<0.1". Accuracies are fractions; a trailing % divides the
 // value by 100. The metric must be one metrics.Compute produces.
-func ParseCriterion(s string) (Criterion, error) {
+func ParseCriterion(s string) (Criterion, error) { return parseCriterion(s, metrics.Names()) }
+
+// parseCriterion is ParseCriterion with the metric names known.
+func parseCriterion(s string, names []string) (Criterion, error) {
 	m := criterionRE.FindStringSubmatch(s)
 	if m == nil {
 		return Criterion{}, fmt.Errorf("report: criterion %q: want METRIC OP VALUE, e.g. 'min_acc>=0.5' or 'acc >= 80%%' (OP: >= > <= < == !=)", s)
@@ -118,8 +121,8 @@ func ParseCriterion(s string) (Criterion, error) {
 	if m[1] != "" {
 		c.Variant = m[1]
 	}
-	if !slices.Contains(metrics.Names(), c.Name) {
-		return Criterion{}, fmt.Errorf("report: criterion %q: unknown metric %q (known: %s)", s, c.Name, strings.Join(metrics.Names(), ", "))
+	if !slices.Contains(names, c.Name) {
+		return Criterion{}, fmt.Errorf("report: criterion %q: unknown metric %q (known: %s)", s, c.Name, strings.Join(names, ", "))
 	}
 	c.K, _ = strconv.Atoi(m[3])
 	c.J, _ = strconv.Atoi(m[4])
@@ -227,14 +230,15 @@ type Report struct {
 
 // Build aggregates the set.
 func Build(set *Set, opt Options) (*Report, error) {
+	names := set.names()
 	for _, n := range opt.Metrics {
-		if !slices.Contains(metrics.Names(), n) {
-			return nil, fmt.Errorf("report: unknown metric %q (known: %s)", n, strings.Join(metrics.Names(), ", "))
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("report: unknown metric %q (known: %s)", n, strings.Join(names, ", "))
 		}
 	}
 	crits := make([]Criterion, len(opt.Success))
 	for i, s := range opt.Success {
-		c, err := ParseCriterion(s)
+		c, err := parseCriterion(s, names)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +267,7 @@ func Build(set *Set, opt Options) (*Report, error) {
 	r := &Report{Set: set, CI: opt.CI}
 	for _, g := range set.Groups {
 		r.MultiVariant = r.MultiVariant || len(g.Variants) > 1 || len(g.Variants) == 1 && g.Variants[0] != metrics.VariantLive
-		for _, key := range keysOf(g, opt) {
+		for _, key := range keysOf(g, opt, names) {
 			vals := values(g.Runs, key)
 			st := Stat{Group: g, MetricKey: key, Summary: metrics.Summarize(vals)}
 			if opt.CI.Bootstrap {
@@ -298,7 +302,7 @@ func Build(set *Set, opt Options) (*Report, error) {
 			return nil, fmt.Errorf("report: --compare %s %s: the groups share no seed (%s has %s, %s has %s)",
 				p.a.Name(), p.b.Name(), p.a.Name(), joinSeeds(p.a.Seeds()), p.b.Name(), joinSeeds(p.b.Seeds()))
 		}
-		for _, key := range keysOf(p.a, opt) {
+		for _, key := range keysOf(p.a, opt, names) {
 			if !slices.Contains(p.b.Variants, key.Variant) {
 				continue
 			}
@@ -339,9 +343,9 @@ func Build(set *Set, opt Options) (*Report, error) {
 // keysOf returns the metrics reported for a group: per variant, the
 // run-level metrics in metrics.Names order, then with Detail the
 // per-experience and per-transition values in stored order.
-func keysOf(g *Group, opt Options) []MetricKey {
+func keysOf(g *Group, opt Options, all []string) []MetricKey {
 	var out []MetricKey
-	names := metrics.Names()
+	names := all
 	if len(opt.Metrics) > 0 {
 		names = opt.Metrics // in the order asked for
 	}

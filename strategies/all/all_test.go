@@ -83,6 +83,9 @@ var cases = []struct {
 	{"lwf-inverse", "lwf", `{"weighting":"inverse"}`},
 	{"si", "si", `{}`},
 	{"ema-mask-erace", "ema", `{"base":"mask","base_params":{"base":"er-ace","base_params":{"mem_size":200}},"decays":[0.95]}`},
+	{"sgm-er", "sgm", `{"base":"er","base_params":{"mem_size":200},"rank":4,"lora_alpha":4}`},
+	{"pcr", "pcr", `{"mem_size":200,"augment":[]}`},
+	{"dualarch-er", "dualarch", `{"base":"er","base_params":{"mem_size":200}}`},
 }
 
 func synthConfig(strategy, params string) harness.Config {
@@ -175,6 +178,9 @@ var mnistCases = []struct {
 	{"ewc", "ewc", `{"lambda":100,"fisher_samples":1000}`},
 	{"lwf", "lwf", `{}`},
 	{"si", "si", `{}`},
+	{"sgm-er", "sgm", `{"base":"er","base_params":{"mem_size":500}}`},
+	{"pcr", "pcr", `{"mem_size":500}`},
+	{"dualarch-er", "dualarch", `{"base":"er","base_params":{"mem_size":500}}`},
 }
 
 // TestEveryStrategyRunsOnSplitMNIST runs each strategy end to end on

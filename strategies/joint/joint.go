@@ -34,9 +34,30 @@
 // optimizer state reset, unless reinit is false; then every update uses a
 // batch of batch_size samples of the union of experiences 1..k, drawn in
 // epochs of a fresh permutation of the union (the last batch of an epoch
-// holds the remainder). The number of updates per experience is the
-// driver's (set by the current experience's size and the epochs), so the
-// model at e_k has seen as many updates as any other strategy at e_k.
+// holds the remainder). It is the per-experience offline model: the
+// reference of the gap measures relative to an upper bound (cleval report
+// --reference).
+//
+// Its length: with epochs_over "union" (default) a run whose length is
+// set by epochs gives experience k the configured epochs over the union
+// of experiences 1..k, Epochs·⌈(n_1+…+n_k)/batch_size⌉ updates (Joint is
+// a harness.EpochSizer), so each model is trained as an offline model on
+// its data would be; Iterations, when set, fixes the count as for every
+// strategy. With "experience" it gets the driver's count for experience
+// k alone (the same number of updates as any other strategy at e_k,
+// which under-trains the later models). The updates made are recorded
+// with the run (e_k in its experiences, its iterations).
+//
+// Which upper bound: joint (re-initialised, trained to convergence on
+// everything seen) answers "how good can a model of this architecture be
+// on experiences 1..k"; it is the reference of the gap measures, whose
+// ratios compare the learner at every update with that offline model.
+// cumulative (no re-initialisation, each update on data of every seen
+// experience, the same number of updates as the learner) answers "what
+// does the learner lose by not seeing the old data": it has the same
+// clock and shows its own, small, stability gap, so it is the upper bound
+// to compare curves and continual-evaluation metrics (min-ACC, WC-ACC)
+// with, update for update.
 package joint
 
 import (
@@ -69,11 +90,30 @@ func (c *CumulativeConfig) Validate() error {
 	return fmt.Errorf("sampling %q: must be %q or %q", c.Sampling, SamplingUnion, SamplingStratified)
 }
 
+// Lengths of joint's experiences.
+const (
+	EpochsOverUnion      = "union"
+	EpochsOverExperience = "experience"
+)
+
 // JointConfig holds the parameters of joint.
 type JointConfig struct {
 	// Reinit re-initialises the model and resets the optimizer at the
 	// start of every experience. Default true.
 	Reinit bool `json:"reinit" doc:"re-initialise the model and reset the optimizer at the start of every experience"`
+	// EpochsOver is what an epoch of experience k covers: "union"
+	// (default: the union of experiences 1..k) or "experience" (experience
+	// k alone, the driver's count).
+	EpochsOver string `json:"epochs_over" doc:"union (experience k gets the configured epochs over the union of experiences 1..k) | experience (the driver's count for experience k alone); iterations, when set, fixes the count"`
+}
+
+// Validate implements strategies.Validator.
+func (c *JointConfig) Validate() error {
+	switch c.EpochsOver {
+	case EpochsOverUnion, EpochsOverExperience:
+		return nil
+	}
+	return fmt.Errorf("epochs_over %q: must be %q or %q", c.EpochsOver, EpochsOverUnion, EpochsOverExperience)
 }
 
 func init() {
@@ -86,7 +126,7 @@ func init() {
 	strategies.Register(strategies.Def[JointConfig]{
 		Name:     "joint",
 		Summary:  "upper bound: batches from the union of all experiences so far, model re-initialised at each experience start",
-		Defaults: JointConfig{Reinit: true},
+		Defaults: JointConfig{Reinit: true, EpochsOver: EpochsOverUnion},
 		New:      func(cfg *JointConfig) (strategies.Strategy, error) { return &Joint{cfg: *cfg}, nil },
 	})
 }
@@ -240,3 +280,16 @@ func (s *Joint) Step(ctx *strategies.Context, _ *streams.Batch) (strategies.Step
 
 // AfterExperience implements strategies.Strategy.
 func (s *Joint) AfterExperience(*strategies.Context, *streams.Experience) error { return nil }
+
+// EpochSize implements harness.EpochSizer: the samples of experiences
+// 1..k under "union", of experience k under "experience".
+func (s *Joint) EpochSize(st *streams.Stream, k int) int {
+	if s.cfg.EpochsOver == EpochsOverExperience {
+		return st.Experiences[k-1].Train.Len()
+	}
+	n := 0
+	for _, e := range st.Experiences[:k] {
+		n += e.Train.Len()
+	}
+	return n
+}

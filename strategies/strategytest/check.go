@@ -71,9 +71,19 @@ func Check(t *testing.T, name, params string, o Options) {
 				t.Errorf("%s: variant name %q empty, reserved or repeated", name, v.Name)
 			}
 			seen[v.Name] = true
-			if len(v.Params) != len(ctx.Model.Params()) || len(v.State) != len(ctx.Model.State()) {
+			// A variant of another architecture has that model's layouts.
+			ref := ctx.Model
+			if v.Spec != nil {
+				m, err := nn.New(*v.Spec, nil)
+				if err != nil {
+					t.Errorf("%s: variant %s: its Spec does not build: %v", name, v.Name, err)
+					continue
+				}
+				ref = m
+			}
+			if len(v.Params) != len(ref.Params()) || len(v.State) != len(ref.State()) {
 				t.Errorf("%s: variant %s has arenas of %d and %d values, want %d and %d", name, v.Name,
-					len(v.Params), len(v.State), len(ctx.Model.Params()), len(ctx.Model.State()))
+					len(v.Params), len(v.State), len(ref.Params()), len(ref.State()))
 			}
 		}
 	})

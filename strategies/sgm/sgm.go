@@ -1,0 +1,519 @@
+package sgm
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cleval/cleval/nn"
+	"github.com/cleval/cleval/strategies"
+	"github.com/cleval/cleval/strategies/internal/runopt"
+	"github.com/cleval/cleval/streams"
+)
+
+// Components of SGM.
+const (
+	CompInit = "init"
+	CompSoft = "soft"
+	CompLoRA = "lora"
+	CompOOCF = "oocf"
+)
+
+// Components lists every component, in the order of the documentation.
+var Components = []string{CompInit, CompSoft, CompLoRA, CompOOCF}
+
+// Biases of the data-driven initialisation.
+const (
+	InitBiasKeep = "keep"
+	InitBiasZero = "zero"
+)
+
+// Config holds the parameters of sgm.
+type Config struct {
+	strategies.BaseConfig
+	// Components are the components that act, any of init, soft, lora and
+	// oocf, each at most once. Default all four.
+	Components []string `json:"components" doc:"components that act: any of init (data-driven init of new output units), soft (dynamic soft targets), lora (low-rank adapters on the hidden layers), oocf (old-output-class freezing); [] = the wrapped strategy alone"`
+	// Start is the first experience the components act in, >= 1. Default
+	// 2 (experience 1 is the base training).
+	Start int `json:"start" doc:"first experience the components act in, >= 1 (the ones before are the base training)"`
+	// InitBias is what init does to the bias of a new class: "keep"
+	// (default) or "zero".
+	InitBias string `json:"init_bias" doc:"bias of a new class at data-driven init: keep | zero"`
+	// Rank r of the adapters, >= 1. Default 48.
+	Rank int `json:"rank" doc:"LoRA rank r >= 1"`
+	// LoRAAlpha sets the adapters' scaling s = LoRAAlpha/Rank, > 0.
+	// Default 240 (s = 5 at rank 48).
+	LoRAAlpha float64 `json:"lora_alpha" doc:"LoRA alpha > 0; the adapters are scaled by alpha/rank"`
+	// LoRALRScale multiplies the run's learning rate for the adapters,
+	// > 0. Default 1.
+	LoRALRScale float64 `json:"lora_lr_scale" doc:"the adapters' learning rate as a multiple of the run's, > 0"`
+}
+
+// Validate implements strategies.Validator.
+func (c *Config) Validate() error {
+	for i, comp := range c.Components {
+		if !slices.Contains(Components, comp) {
+			return fmt.Errorf("components: unknown component %q (known: %s)", comp, strings.Join(Components, ", "))
+		}
+		if slices.Contains(c.Components[:i], comp) {
+			return fmt.Errorf("components: %q listed twice", comp)
+		}
+	}
+	if c.Start < 1 {
+		return fmt.Errorf("start %d: must be >= 1", c.Start)
+	}
+	switch c.InitBias {
+	case InitBiasKeep, InitBiasZero:
+	default:
+		return fmt.Errorf("init_bias %q: must be %q or %q", c.InitBias, InitBiasKeep, InitBiasZero)
+	}
+	if c.Rank < 1 {
+		return fmt.Errorf("rank %d: must be >= 1", c.Rank)
+	}
+	if !(c.LoRAAlpha > 0) || math.IsInf(c.LoRAAlpha, 0) {
+		return fmt.Errorf("lora_alpha %v: must be > 0 and finite", c.LoRAAlpha)
+	}
+	if !(c.LoRALRScale > 0) || math.IsInf(c.LoRALRScale, 0) {
+		return fmt.Errorf("lora_lr_scale %v: must be > 0 and finite", c.LoRALRScale)
+	}
+	return nil
+}
+
+// DefaultConfig returns SGM's defaults: every component, over naive.
+func DefaultConfig() Config {
+	return Config{BaseConfig: strategies.WrapDefaults(), Components: slices.Clone(Components), Start: 2,
+		InitBias: InitBiasKeep, Rank: 48, LoRAAlpha: 240, LoRALRScale: 1}
+}
+
+func init() {
+	strategies.Register(strategies.Def[Config]{
+		Name: "sgm",
+		Summary: "SGM stability gap mitigation (Harun & Kanan 2024): data-driven init of new output units, dynamic soft targets, " +
+			"LoRA on the hidden layers, old-output-class freezing, each switchable; wraps any rehearsal strategy",
+		Defaults: DefaultConfig(),
+		New: func(cfg *Config) (strategies.Strategy, error) {
+			w, err := strategies.NewWrapper("sgm", &cfg.BaseConfig)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Components == nil {
+				cfg.Components = []string{}
+			}
+			return &SGM{Wrapper: w, cfg: *cfg}, nil
+		},
+	})
+}
+
+// SGM is the stability-gap-mitigation wrapper.
+type SGM struct {
+	strategies.Wrapper
+	cfg                  Config
+	init, soft, lr, oocf bool
+	// active is set during experiences >= Start.
+	active bool
+	C      int
+	head   nn.Linear
+
+	// old marks the classes of the experiences before the current one;
+	// oldList lists them.
+	old     []bool
+	oldList []int
+
+	// Soft targets: cur (C×C) and cnt accumulate the softmax of correctly
+	// classified rows per class since the experience start; final holds S.
+	cur, final []float64
+	cnt        []float64
+	p, q       []float64
+
+	// OOCF: the old classes' head columns and biases before an update.
+	snapW, snapB []float32
+
+	// LoRA.
+	layers   []adapter
+	lp, lg   []float32 // adapters and their gradients
+	loraOpt  *nn.SGD
+	scale    float32
+	hidB     []float32 // the frozen hidden biases
+	loraInit bool      // adapters drawn for the current experience
+	pending  bool      // lg holds the gradients of an update not yet applied
+
+	// Data-driven init.
+	ws   *nn.Workspace
+	x    []float32
+	y    []int32
+	pos  []int32
+	scr  []int32
+	sums []float64
+	cnts []int
+}
+
+// adapter is the LoRA pair of one hidden layer: W = W0 + s·P·Q.
+type adapter struct {
+	L    nn.Linear
+	w0   []float32
+	p, q int // offsets of P (In×r) and Q (r×Out) in lp and lg
+	b    int // offset of the layer's bias in hidB
+}
+
+var (
+	_ strategies.Strategy     = (*SGM)(nil)
+	_ strategies.LogitHook    = (*SGM)(nil)
+	_ strategies.GradientHook = (*SGM)(nil)
+)
+
+// initRows is the batch of the data-driven initialisation's passes.
+const initRows = 256
+
+// Setup implements strategies.Strategy.
+func (s *SGM) Setup(ctx *strategies.Context) error {
+	has := func(c string) bool { return slices.Contains(s.cfg.Components, c) }
+	s.init, s.soft, s.lr, s.oocf = has(CompInit), has(CompSoft), has(CompLoRA), has(CompOOCF)
+	m := ctx.Model
+	s.C = m.OutputDim()
+	s.head = m.Head()
+	C := s.C
+	s.old = make([]bool, C)
+	s.oldList = make([]int, 0, C)
+	if s.soft {
+		s.cur = make([]float64, C*C)
+		s.final = make([]float64, C*C)
+		s.cnt = make([]float64, C)
+		s.p = make([]float64, C)
+		s.q = make([]float64, C)
+	}
+	if s.oocf {
+		s.snapW = make([]float32, C*s.head.In)
+		s.snapB = make([]float32, C)
+	}
+	if s.init {
+		s.ws = m.NewWorkspace(initRows)
+		s.x = make([]float32, initRows*m.InputDim())
+		s.y = make([]int32, initRows)
+		s.pos = make([]int32, initRows)
+		s.scr = make([]int32, initRows)
+		s.sums = make([]float64, C*m.FeatureDim())
+		s.cnts = make([]int, C)
+	}
+	if s.lr {
+		if err := s.setupLoRA(ctx); err != nil {
+			return err
+		}
+	}
+	return s.Init(ctx, s)
+}
+
+func (s *SGM) setupLoRA(ctx *strategies.Context) error {
+	ll, ok := ctx.Model.(nn.LinearLayers)
+	if !ok {
+		return fmt.Errorf("sgm: component lora needs a model of fully connected layers (nn.LinearLayers), got %s; leave lora out of components", ctx.Model.Spec().Arch)
+	}
+	cfg, ok := runopt.SGDConfig(ctx.Optimizer)
+	if !ok {
+		return fmt.Errorf("sgm: component lora trains its adapters with the run's SGD, whose configuration the optimizer in the context does not expose")
+	}
+	cfg.LR *= s.cfg.LoRALRScale
+	r := s.cfg.Rank
+	lin := ll.Linears()
+	n, nb := 0, 0
+	for _, L := range lin[:len(lin)-1] {
+		s.layers = append(s.layers, adapter{L: L, w0: make([]float32, L.In*L.Out), p: n, q: n + L.In*r, b: nb})
+		n += L.In*r + r*L.Out
+		nb += L.Out
+	}
+	s.lp = make([]float32, n)
+	s.lg = make([]float32, n)
+	s.hidB = make([]float32, nb)
+	s.loraOpt = nn.NewSGD(cfg, n)
+	s.scale = float32(s.cfg.LoRAAlpha / float64(r))
+	return nil
+}
+
+// BeforeExperience implements strategies.Strategy.
+func (s *SGM) BeforeExperience(ctx *strategies.Context, exp *streams.Experience) error {
+	if err := s.Wrapper.BeforeExperience(ctx, exp); err != nil {
+		return err
+	}
+	s.active = exp.ID >= s.cfg.Start
+	// Old classes: those of the experiences before this one.
+	clear(s.old)
+	for _, e := range ctx.Stream.Experiences[:exp.ID-1] {
+		for _, c := range e.Classes {
+			s.old[c] = true
+		}
+	}
+	s.oldList = s.oldList[:0]
+	for c, o := range s.old {
+		if o {
+			s.oldList = append(s.oldList, c)
+		}
+	}
+	if !s.active {
+		return nil
+	}
+	if s.soft {
+		clear(s.cur)
+		clear(s.cnt)
+		for i := range s.final {
+			s.final[i] = 1 / float64(s.C)
+		}
+	}
+	if s.init {
+		s.dataInit(ctx, exp)
+	}
+	if s.lr && !s.loraInit {
+		s.resetLoRA(ctx)
+	}
+	return nil
+}
+
+// AfterExperience implements strategies.Strategy: the adapters are merged.
+func (s *SGM) AfterExperience(ctx *strategies.Context, exp *streams.Experience) error {
+	if s.active && s.lr {
+		s.resetLoRA(ctx)
+	}
+	return s.Wrapper.AfterExperience(ctx, exp)
+}
+
+// resetLoRA merges the adapters into the weights (W0 ← W, which the
+// forward pass uses: W0 + s·P·Q), draws new ones (P as loralib's A, Q = 0)
+// and resets their optimizer; it also records the hidden biases, frozen
+// while the adapters train.
+func (s *SGM) resetLoRA(ctx *strategies.Context) {
+	params := ctx.Model.Params()
+	r := s.cfg.Rank
+	for _, a := range s.layers {
+		copy(a.w0, params[a.L.W:a.L.W+a.L.In*a.L.Out])
+		copy(s.hidB[a.b:a.b+a.L.Out], params[a.L.B:a.L.B+a.L.Out])
+		bound := 1 / math.Sqrt(float64(a.L.In))
+		P := s.lp[a.p : a.p+a.L.In*r]
+		for i := range P {
+			P[i] = float32((2*ctx.Rand.Float64() - 1) * bound)
+		}
+		clear(s.lp[a.q : a.q+r*a.L.Out])
+	}
+	s.loraOpt.Reset()
+	s.loraInit = true
+}
+
+// dataInit sets the head column of every class of exp to the mean of its
+// training samples' unit-length features.
+func (s *SGM) dataInit(ctx *strategies.Context, exp *streams.Experience) {
+	m := ctx.Model
+	F, d := m.FeatureDim(), m.InputDim()
+	clear(s.sums)
+	clear(s.cnts)
+	n := exp.Train.Len()
+	for at := 0; at < n; at += initRows {
+		rows := min(initRows, n-at)
+		for i := range rows {
+			s.pos[i] = int32(at + i)
+		}
+		s.scr = exp.Train.Gather(s.x[:rows*d], s.y[:rows], s.pos[:rows], s.scr)
+		m.Infer(m.Params(), m.State(), s.ws, s.x[:rows*d], rows)
+		feats := m.Features(s.ws)
+		for i := range rows {
+			z := feats[i*F : (i+1)*F]
+			norm := 0.0
+			for _, v := range z {
+				norm += float64(v) * float64(v)
+			}
+			norm = max(math.Sqrt(norm), 1e-12)
+			c := int(s.y[i])
+			sum := s.sums[c*F : (c+1)*F]
+			for j, v := range z {
+				sum[j] += float64(v) / norm
+			}
+			s.cnts[c]++
+		}
+	}
+	p := m.Params()
+	h := s.head
+	for _, c := range exp.Classes {
+		if s.cnts[c] == 0 {
+			continue
+		}
+		sum := s.sums[int(c)*F : (int(c)+1)*F]
+		for i := range h.In {
+			p[h.W+i*h.Out+int(c)] = float32(sum[i] / float64(s.cnts[c]))
+		}
+		if s.cfg.InitBias == InitBiasZero {
+			p[h.B+int(c)] = 0
+		}
+	}
+}
+
+// Step implements strategies.Strategy: the wrapped strategy's update, with
+// the soft targets and the adapters' gradients in its hooks; then the old
+// classes' output units are restored, the adapters updated and the hidden
+// weights recomputed, and the soft targets renewed.
+func (s *SGM) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepResult, error) {
+	if !s.active {
+		return s.Wrapper.Step(ctx, b)
+	}
+	p := ctx.Model.Params()
+	h := s.head
+	if s.oocf {
+		for j, c := range s.oldList {
+			for i := range h.In {
+				s.snapW[j*h.In+i] = p[h.W+i*h.Out+c]
+			}
+			s.snapB[j] = p[h.B+c]
+		}
+	}
+	res, err := s.Wrapper.Step(ctx, b)
+	if err != nil {
+		return res, err
+	}
+	if s.oocf {
+		for j, c := range s.oldList {
+			for i := range h.In {
+				p[h.W+i*h.Out+c] = s.snapW[j*h.In+i]
+			}
+			p[h.B+c] = s.snapB[j]
+		}
+	}
+	if s.lr {
+		if s.pending && strategies.Finite(res.Loss) {
+			s.loraOpt.Step(s.lp, s.lg)
+		}
+		s.pending = false
+		s.materialise(ctx)
+	}
+	if s.soft {
+		for c := range s.C {
+			row := s.final[c*s.C : (c+1)*s.C]
+			if s.cnt[c] < 0.5 {
+				for j := range row {
+					row[j] = 1 / float64(s.C)
+				}
+				continue
+			}
+			for j := range row {
+				row[j] = s.cur[c*s.C+j] / s.cnt[c]
+			}
+		}
+	}
+	return res, nil
+}
+
+// materialise sets every hidden layer's weights to W0 + s·P·Q and its bias
+// to the frozen value.
+func (s *SGM) materialise(ctx *strategies.Context) {
+	p := ctx.Model.Params()
+	c := ctx.Model.Compute()
+	r := s.cfg.Rank
+	for _, a := range s.layers {
+		In, Out := a.L.In, a.L.Out
+		W := p[a.L.W : a.L.W+In*Out]
+		copy(W, a.w0)
+		c.Sgemm(false, false, In, Out, r, s.scale, s.lp[a.p:a.p+In*r], r, s.lp[a.q:a.q+r*Out], Out, 1, W, Out)
+		copy(p[a.L.B:a.L.B+Out], s.hidB[a.b:a.b+Out])
+	}
+}
+
+// HookGradient implements strategies.GradientHook: with LoRA active, the
+// hidden layers' weight gradient G becomes the adapters' gradients
+// (dP = s·G·Qᵀ, dQ = s·Pᵀ·G, applied by Step after the update) and the
+// hidden layers' own gradients are cleared.
+func (s *SGM) HookGradient(ctx *strategies.Context, _ *strategies.Update) float64 {
+	if !s.active || !s.lr {
+		return 0
+	}
+	g := ctx.Model.Grads()
+	c := ctx.Model.Compute()
+	r := s.cfg.Rank
+	for _, a := range s.layers {
+		In, Out := a.L.In, a.L.Out
+		G := g[a.L.W : a.L.W+In*Out]
+		c.Sgemm(false, true, In, r, Out, s.scale, G, Out, s.lp[a.q:a.q+r*Out], Out, 0, s.lg[a.p:a.p+In*r], r)
+		c.Sgemm(true, false, r, Out, In, s.scale, s.lp[a.p:a.p+In*r], r, G, Out, 0, s.lg[a.q:a.q+r*Out], Out)
+		clear(G)
+		clear(g[a.L.B : a.L.B+Out])
+	}
+	s.pending = true
+	return 0
+}
+
+// HookLogits implements strategies.LogitHook: with soft targets active,
+// the cross-entropy of each row of segment i becomes the soft-target
+// cross-entropy (see the package documentation); the softmax of correctly
+// classified rows is accumulated for the soft targets.
+func (s *SGM) HookLogits(_ *strategies.Context, u *strategies.Update, i int, logits, dlogits []float32) float64 {
+	seg := u.Segs[i]
+	if !s.active || !s.soft || seg.N == 0 || seg.Mask != nil || seg.Masks != nil || seg.Keep != nil {
+		return 0
+	}
+	C := s.C
+	k := seg.Weight / float64(seg.N)
+	y := u.Y[u.Offset(i):]
+	var add float64
+	for r := range seg.N {
+		z := logits[r*C : (r+1)*C]
+		label := int(y[r])
+		pred := softmax(z, s.p)
+		if pred == label {
+			acc := s.cur[label*C : (label+1)*C]
+			for c, v := range s.p {
+				acc[c] += v
+			}
+			s.cnt[label]++
+		}
+		if s.old[label] {
+			copy(s.q, s.final[label*C:(label+1)*C])
+		} else {
+			copy(s.q, s.p)
+		}
+		SoftTarget(s.q, label, pred)
+		dz := dlogits[r*C : (r+1)*C]
+		var soft float64
+		for c, qc := range s.q {
+			if qc > 0 {
+				soft -= qc * math.Log(s.p[c])
+			}
+			oh := 0.0
+			if c == label {
+				oh = 1
+			}
+			dz[c] += float32(k * (oh - qc))
+		}
+		add += soft + math.Log(s.p[label])
+	}
+	return k * add
+}
+
+// SoftTarget turns q (the old class's soft target or the row's own
+// probabilities) into the row's target: q[pred] = 1/C, q[label] = 1, then
+// normalised to sum 1.
+func SoftTarget(q []float64, label, pred int) {
+	q[pred] = 1 / float64(len(q))
+	q[label] = 1
+	sum := 0.0
+	for _, v := range q {
+		sum += v
+	}
+	for c := range q {
+		q[c] /= sum
+	}
+}
+
+// softmax writes softmax(z) into p and returns argmax z (the first
+// maximum).
+func softmax(z []float32, p []float64) int {
+	best, arg := math.Inf(-1), 0
+	for c, v := range z {
+		if float64(v) > best {
+			best, arg = float64(v), c
+		}
+	}
+	sum := 0.0
+	for c, v := range z {
+		p[c] = math.Exp(float64(v) - best)
+		sum += p[c]
+	}
+	for c := range p {
+		p[c] /= sum
+	}
+	return arg
+}
