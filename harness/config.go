@@ -281,7 +281,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if mc, ok := r.Strategy.(strategies.ModelChecker); ok {
-		if err := mc.CheckModel(c.ModelName()); err != nil {
+		if err := mc.CheckModel(nn.Spec{Arch: c.ModelName(), Hidden: c.Hidden, NF: c.NF}); err != nil {
 			return fmt.Errorf("%w: strategy %s: %v", ErrInvalid, c.Strategy, err)
 		}
 	}

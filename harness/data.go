@@ -11,6 +11,7 @@ import (
 
 	"github.com/cleval/cleval/datasets"
 	"github.com/cleval/cleval/nn"
+	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -435,8 +436,18 @@ func (c *Config) checkStream(s *streams.Stream) error {
 	if c.Augment != "" && (sh.H < 2 || sh.W < 2) {
 		return invalid("augment %s: needs image samples, and the samples of benchmark %s are %dx%dx%d", c.Augment, c.Benchmark, sh.C, sh.H, sh.W)
 	}
-	if _, err := nn.New(c.ModelSpec(s), nil); err != nil {
+	spec := c.ModelSpec(s)
+	if _, err := nn.New(spec, nil); err != nil {
 		return invalid("model %s: %v", c.ModelName(), strings.TrimPrefix(err.Error(), "nn: "))
+	}
+	r, err := strategies.Resolve(c.Strategy, c.StrategyParams)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if mc, ok := r.Strategy.(strategies.ModelChecker); ok {
+		if err := mc.CheckModel(spec); err != nil {
+			return invalid("strategy %s: %v", c.Strategy, err)
+		}
 	}
 	return nil
 }

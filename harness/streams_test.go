@@ -32,23 +32,20 @@ type probeStep struct {
 	iteration      int
 }
 
-// probes holds the probe of the latest run (tests run sequentially).
+// lastProbe is the probe of the latest run, set by Setup (tests run
+// sequentially; other probes are built only to be checked).
 var lastProbe *probe
 
 func init() {
 	strategies.Register(strategies.Def[struct{}]{
 		Name:    "harness-test-probe",
 		Summary: "test strategy: naive, recording every call",
-		New: func(*struct{}) (strategies.Strategy, error) {
-			lastProbe = &probe{}
-			return lastProbe, nil
-		},
+		New: func(*struct{}) (strategies.Strategy, error) { return &probe{}, nil },
 	})
 }
 
-func (p *probe) Name() string { return "harness-test-probe" }
-func (p *probe) Params() any  { return struct{}{} }
 func (p *probe) Setup(ctx *strategies.Context) error {
+	lastProbe = p
 	p.ws = ctx.Model.NewWorkspace(ctx.BatchSize)
 	return nil
 }

@@ -115,12 +115,14 @@ type VariantProvider interface {
 }
 
 // ModelChecker is implemented by strategies that work on some models only:
-// CheckModel says why the architecture arch (an nn.Spec's Arch) does not
-// suit the strategy, or returns nil. The harness calls it when it
-// validates a configuration, before anything runs. Wrappers forward it to
-// the strategy they wrap.
+// CheckModel says why the model spec describes does not suit the strategy
+// (or its samples: spec.Input), or returns nil. The harness calls it when
+// it validates a configuration, with only the architecture's fields set
+// (Input and Classes zero), and again once the stream is known, with the
+// whole spec — both before anything runs, so that a refusal is bad input.
+// Wrappers forward it to the strategy they wrap.
 type ModelChecker interface {
-	CheckModel(arch string) error
+	CheckModel(spec nn.Spec) error
 }
 
 // augmentation is a Context's training-time data augmentation and its

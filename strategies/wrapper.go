@@ -142,9 +142,9 @@ func (w *Wrapper) AfterExperience(ctx *Context, exp *streams.Experience) error {
 }
 
 // CheckModel forwards to the inner strategy when it is a ModelChecker.
-func (w *Wrapper) CheckModel(arch string) error {
+func (w *Wrapper) CheckModel(spec nn.Spec) error {
 	if mc, ok := w.Inner.(ModelChecker); ok {
-		return mc.CheckModel(arch)
+		return mc.CheckModel(spec)
 	}
 	return nil
 }

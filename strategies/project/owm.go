@@ -116,11 +116,11 @@ func init() {
 
 // CheckModel implements strategies.ModelChecker: OWM's projectors act on
 // the inputs of fully connected layers.
-func (s *OWM) CheckModel(arch string) error {
-	if arch != "mlp" {
-		return fmt.Errorf("owm: projects the inputs of fully connected layers and needs the mlp model, not %s", arch)
+func (s *OWM) CheckModel(spec nn.Spec) error {
+	if spec.Arch != "mlp" {
+		return fmt.Errorf("owm: projects the inputs of fully connected layers and needs the mlp model, not %s", spec.Arch)
 	}
-	return s.Wrapper.CheckModel(arch)
+	return s.Wrapper.CheckModel(spec)
 }
 
 // Setup implements strategies.Strategy.

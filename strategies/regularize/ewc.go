@@ -78,7 +78,8 @@ func (c *EWCConfig) Validate() error {
 
 // CheckModel implements strategies.ModelChecker: per-sample squared
 // gradients exist for the mlp only.
-func (s *EWC) CheckModel(arch string) error {
+func (s *EWC) CheckModel(spec nn.Spec) error {
+	arch := spec.Arch
 	if arch != "mlp" {
 		switch {
 		case s.cfg.Granularity == GranularitySample:
@@ -87,7 +88,7 @@ func (s *EWC) CheckModel(arch string) error {
 			return fmt.Errorf("ewc: fisher expected needs per-sample gradients, which model %s does not compute: use fisher empirical or sample (estimated per mini-batch)", arch)
 		}
 	}
-	return s.Wrapper.CheckModel(arch)
+	return s.Wrapper.CheckModel(spec)
 }
 
 // EWC is online elastic weight consolidation (Kirkpatrick et al. 2017;
@@ -127,7 +128,7 @@ func (s *EWC) Fisher() []float32 { return s.fisher }
 // Setup implements strategies.Strategy.
 func (s *EWC) Setup(ctx *strategies.Context) error {
 	if _, ok := ctx.Model.(nn.SampleGradients); !ok && s.cfg.Granularity != GranularityMinibatch {
-		if err := s.CheckModel(ctx.Model.Spec().Arch); err != nil {
+		if err := s.CheckModel(ctx.Model.Spec()); err != nil {
 			return err
 		}
 		s.cfg.Granularity = GranularityMinibatch

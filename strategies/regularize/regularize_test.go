@@ -261,11 +261,11 @@ func TestMinibatchFisher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Strategy.(strategies.ModelChecker).CheckModel("resnet18r"); err == nil {
+	if err := r.Strategy.(strategies.ModelChecker).CheckModel(nn.Spec{Arch: "resnet18r"}); err == nil {
 		t.Error("ewc with fisher expected accepted a model without per-sample gradients")
 	}
 	r, _ = strategies.Resolve("ewc", json.RawMessage(`{"fisher":"empirical"}`))
-	if err := r.Strategy.(strategies.ModelChecker).CheckModel("resnet18r"); err != nil {
+	if err := r.Strategy.(strategies.ModelChecker).CheckModel(nn.Spec{Arch: "resnet18r"}); err != nil {
 		t.Errorf("ewc with fisher empirical refused resnet18r: %v", err)
 	}
 }
