@@ -40,7 +40,7 @@ func init() {
 	strategies.Register(strategies.Def[struct{}]{
 		Name:    "harness-test-probe",
 		Summary: "test strategy: naive, recording every call",
-		New: func(*struct{}) (strategies.Strategy, error) { return &probe{}, nil },
+		New:     func(*struct{}) (strategies.Strategy, error) { return &probe{}, nil },
 	})
 }
 
