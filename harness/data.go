@@ -437,7 +437,7 @@ func (c *Config) checkStream(s *streams.Stream) error {
 		return invalid("augment %s: needs image samples, and the samples of benchmark %s are %dx%dx%d", c.Augment, c.Benchmark, sh.C, sh.H, sh.W)
 	}
 	spec := c.ModelSpec(s)
-	if _, err := nn.New(spec, nil); err != nil {
+	if _, err := nn.Check(spec); err != nil {
 		return invalid("model %s: %v", c.ModelName(), strings.TrimPrefix(err.Error(), "nn: "))
 	}
 	r, err := strategies.Resolve(c.Strategy, c.StrategyParams)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cleval/cleval/datasets"
+	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/streams"
 )
 
@@ -325,14 +326,11 @@ var strategyRowParams = []string{"replay_batch_size", "ref_batch_size", "sample_
 func EstimateMemory(cfg *Config, s *streams.Stream) Memory {
 	const f32 = 4
 	in := int64(s.InputDim)
-	widths := append(append([]int(nil), cfg.Hidden...), s.NumClasses)
-	var params, acts int64
-	prev := in
-	for _, w := range widths {
-		params = satAdd(params, satMul(satAdd(prev, 1), int64(w)))
-		acts = satAdd(acts, int64(w))
-		prev = int64(w)
-	}
+	// The model's arenas and per-row workspace, counted by nn without
+	// building it (a model that does not fit is refused elsewhere).
+	fp, _ := nn.Check(cfg.ModelSpec(s))
+	params := satAdd(fp.Params, fp.State)
+	acts := fp.RowValues / 2
 	extraRows, slots := strategyRows(cfg.StrategyParams)
 	T := int64(len(s.Experiences))
 	rows := satAdd(int64(cfg.BatchSize), extraRows)
@@ -473,7 +471,7 @@ func CheckRun(cfg *Config, s *streams.Stream, threads, workers int) error {
 	}
 	m := EstimateMemory(cfg, s)
 	need := satMul(m.Total(threads), int64(max(workers, 1)))
-	what := fmt.Sprintf("the model (hidden %v on %d inputs, %d classes), batches of %d rows and %d threads", cfg.Hidden, s.InputDim, s.NumClasses, cfg.BatchSize, threads)
+	what := fmt.Sprintf("the model (%s on %d inputs, %d classes), batches of %d rows and %d threads", modelWords(cfg), s.InputDim, s.NumClasses, cfg.BatchSize, threads)
 	if workers > 1 {
 		what += fmt.Sprintf(", %d runs at once", workers)
 	}
@@ -530,4 +528,20 @@ func FormatBytes(n int64) string {
 		return fmt.Sprintf("%.0f %s", v, units[i])
 	}
 	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// modelWords describes the model of cfg for messages: "hidden [400 400]"
+// for an MLP, "resnet18r nf 20" and the like otherwise.
+func modelWords(cfg *Config) string {
+	switch cfg.ModelName() {
+	case "mlp":
+		return fmt.Sprintf("hidden %v", cfg.Hidden)
+	case "resnet18r":
+		nf := cfg.NF
+		if nf == 0 {
+			nf = nn.DefaultNF
+		}
+		return fmt.Sprintf("resnet18r nf %d", nf)
+	}
+	return cfg.ModelName()
 }

@@ -10,17 +10,19 @@ func init() {
 		Name: "resnet18r",
 		Summary: "reduced ResNet-18 of continual learning (nf = 20 by default): conv3×3 BN ReLU, " +
 			"four stages of two BasicBlocks (nf, 2nf, 4nf, 8nf channels), average pooling 4, linear head",
-		New: newResNet18r,
+		New:   func(spec Spec, c *Compute) (Model, error) { return buildConvNet(resnet18rSpec, spec, c) },
+		Check: func(spec Spec) (Footprint, error) { return checkConvNet(resnet18rSpec, spec) },
 	})
 	RegisterArch(Arch{
 		Name: "cnn",
 		Summary: "small CNN: conv3×3 16, conv3×3 32 stride 2, conv3×3 64 stride 2 (each BN ReLU), " +
 			"global average pooling, linear head",
-		New: newSmallCNN,
+		New:   func(spec Spec, c *Compute) (Model, error) { return buildConvNet(smallCNNSpec, spec, c) },
+		Check: func(spec Spec) (Footprint, error) { return checkConvNet(smallCNNSpec, spec) },
 	})
 }
 
-// newResNet18r builds the reduced ResNet-18 of GEM (ResNet18 with nf = 20),
+// resnet18rSpec describes the reduced ResNet-18 of GEM (ResNet18 with nf = 20),
 // the network of Avalanche's SlimResNet18:
 //
 //	conv3×3(in→nf, stride 1, pad 1, no bias) BN ReLU;
@@ -35,12 +37,12 @@ func init() {
 // Linear(8nf, classes); with 10 classes and 3 input channels the network
 // has 1,094,750 parameters. Inputs whose last map is smaller than 4×4
 // (smaller than 25×25) are refused.
-func newResNet18r(spec Spec, c *Compute) (Model, error) {
+func resnet18rSpec(spec Spec) (netSpec, error) {
 	if spec.NF < 0 {
-		return nil, fmt.Errorf("nn: model resnet18r: nf %d: must be >= 1 (0: the default %d)", spec.NF, DefaultNF)
+		return netSpec{}, fmt.Errorf("nn: model resnet18r: nf %d: must be >= 1 (0: the default %d)", spec.NF, DefaultNF)
 	}
 	if len(spec.Hidden) > 0 {
-		return nil, fmt.Errorf("nn: model resnet18r takes no hidden sizes (got %v)", spec.Hidden)
+		return netSpec{}, fmt.Errorf("nn: model resnet18r takes no hidden sizes (got %v)", spec.Hidden)
 	}
 	nf := spec.NF
 	if nf == 0 {
@@ -53,10 +55,10 @@ func newResNet18r(spec Spec, c *Compute) (Model, error) {
 		ch := nf << i
 		ns.units = append(ns.units, layerSpec{kind: unitBlock, cout: ch, stride: st}, layerSpec{kind: unitBlock, cout: ch, stride: 1})
 	}
-	return newConvNet(ns, c)
+	return ns, nil
 }
 
-// newSmallCNN builds "cnn", a small network for fast tests and quick
+// smallCNNSpec describes "cnn", a small network for fast tests and quick
 // experiments:
 //
 //	conv3×3(in→16, stride 1, pad 1) BN ReLU;
@@ -67,9 +69,9 @@ func newResNet18r(spec Spec, c *Compute) (Model, error) {
 // Convolutions have no bias (batch normalisation follows each). It fits
 // any input size; on 1×28×28 it costs about 1/23 of resnet18r's
 // multiply-adds.
-func newSmallCNN(spec Spec, c *Compute) (Model, error) {
+func smallCNNSpec(spec Spec) (netSpec, error) {
 	if spec.NF != 0 || len(spec.Hidden) > 0 {
-		return nil, fmt.Errorf("nn: model cnn takes no nf (got %d) and no hidden sizes (got %v)", spec.NF, spec.Hidden)
+		return netSpec{}, fmt.Errorf("nn: model cnn takes no nf (got %d) and no hidden sizes (got %v)", spec.NF, spec.Hidden)
 	}
 	ns := netSpec{spec: spec}
 	for i, ch := range []int{16, 32, 64} {
@@ -79,5 +81,5 @@ func newSmallCNN(spec Spec, c *Compute) (Model, error) {
 		}
 		ns.units = append(ns.units, layerSpec{kind: unitConv, cout: ch, k: 3, stride: st, pad: 1, bn: true, relu: true})
 	}
-	return newConvNet(ns, c)
+	return ns, nil
 }
