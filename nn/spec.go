@@ -140,7 +140,7 @@ func init() {
 	RegisterArch(Arch{
 		Name:    "mlp",
 		Summary: "multilayer perceptron: the input flattened, hidden layers with ReLU, a linear head",
-		Check: checkMLP,
+		Check:   checkMLP,
 		New: func(spec Spec, c *Compute) (Model, error) {
 			sizes := append([]int{spec.Input.Dim()}, spec.Hidden...)
 			m, err := NewMLP(append(sizes, spec.Classes), c)
