@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/cleval/cleval/metrics"
@@ -122,8 +124,8 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 	if rs.acc == nil {
 		rs.acc, rs.loss = make([][]float64, T), make([][]float64, T)
 	}
-	// A first read of many points is cut in two ranges of iterations read
-	// at once on two connections.
+	// A first read of many points is cut in ranges of iterations read at
+	// once on several connections.
 	bounds := []int{rs.last, math.MaxInt32}
 	hint := 0 // points expected
 	if rs.last < 0 {
@@ -132,8 +134,12 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
 		}
 		hint = int(min(maxIt.Int64+1, 1<<24))
-		if maxIt.Int64 > int64(s.splitAbove) {
-			bounds = []int{-1, int(maxIt.Int64 / 2), math.MaxInt32}
+		if parts := s.readers(); maxIt.Int64 > int64(s.splitAbove) && parts > 1 {
+			bounds = bounds[:1]
+			for i := 1; i < parts; i++ {
+				bounds = append(bounds, int(maxIt.Int64*int64(i)/int64(parts)))
+			}
+			bounds = append(bounds, math.MaxInt32)
 		}
 	}
 	chunks := make([]*runSeries, len(bounds)-1)
@@ -147,14 +153,26 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 		}()
 	}
 	wg.Wait()
+	n := len(rs.its)
 	for i, c := range chunks {
 		if errs[i] != nil {
 			return errs[i]
 		}
-		rs.its = append(rs.its, c.its...)
+		n += len(c.its)
+	}
+	if len(chunks) == 1 && rs.its == nil {
+		rs.its, rs.acc, rs.loss = chunks[0].its, chunks[0].acc, chunks[0].loss
+	} else {
+		rs.its = slices.Grow(rs.its, n-len(rs.its))
 		for k := range T {
-			rs.acc[k] = append(rs.acc[k], c.acc[k]...)
-			rs.loss[k] = append(rs.loss[k], c.loss[k]...)
+			rs.acc[k], rs.loss[k] = slices.Grow(rs.acc[k], n-len(rs.acc[k])), slices.Grow(rs.loss[k], n-len(rs.loss[k]))
+		}
+		for _, c := range chunks {
+			rs.its = append(rs.its, c.its...)
+			for k := range T {
+				rs.acc[k] = append(rs.acc[k], c.acc[k]...)
+				rs.loss[k] = append(rs.loss[k], c.loss[k]...)
+			}
 		}
 	}
 	if n := len(rs.its); n > 0 {
@@ -165,8 +183,18 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 }
 
 // splitAbove is the number of iterations above which a first read is cut
-// in two (Server.splitAbove; tests lower it).
+// in ranges read in parallel (Server.splitAbove; tests lower it).
 const splitAbove = 20000
+
+// readers is the number of ranges a first read is cut in: one per
+// processor, at most the database's connections.
+func (s *Server) readers() int {
+	n := runtime.GOMAXPROCS(0)
+	if c := s.db.SQL().Stats().MaxOpenConnections; c > 0 {
+		n = min(n, c)
+	}
+	return max(1, min(n, 8))
+}
 
 // readRange reads the curves of the iterations in (after, upTo].
 func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, after, upTo, hint int) (*runSeries, error) {
@@ -175,21 +203,25 @@ func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, 
 		c.acc[k], c.loss[k] = make([]float64, 0, hint), make([]float64, 0, hint)
 	}
 	nan := math.NaN()
-	err := s.db.EachRecord(ctx, runID, variant, after, upTo, func(r store.Record) error {
-		if r.Exp < 1 || r.Exp > T {
-			return nil // not an experience of the stream: nothing to draw
-		}
-		if n := len(c.its); n == 0 || c.its[n-1] != r.Iteration {
-			c.its = append(c.its, r.Iteration)
-			for j := range T {
-				c.acc[j] = append(c.acc[j], nan)
-				c.loss[j] = append(c.loss[j], nan)
+	err := s.db.EachRecords(ctx, runID, variant, after, upTo, func(b *store.Records) error {
+		its, exps, correct, total, lossSum := b.Iteration, b.Exp, b.Correct, b.Total, b.LossSum
+		for i, it := range its {
+			k := int(exps[i])
+			if k < 1 || k > T {
+				continue // not an experience of the stream: nothing to draw
 			}
-		}
-		p := len(c.its) - 1
-		if r.Total > 0 {
-			c.acc[r.Exp-1][p] = float64(r.Correct) / float64(r.Total)
-			c.loss[r.Exp-1][p] = r.LossSum / float64(r.Total)
+			if n := len(c.its); n == 0 || c.its[n-1] != int(it) {
+				c.its = append(c.its, int(it))
+				for j := range T {
+					c.acc[j] = append(c.acc[j], nan)
+					c.loss[j] = append(c.loss[j], nan)
+				}
+			}
+			p := len(c.its) - 1
+			if tot := total[i]; tot > 0 {
+				c.acc[k-1][p] = float64(correct[i]) / float64(tot)
+				c.loss[k-1][p] = lossSum[i] / float64(tot)
+			}
 		}
 		return nil
 	})
