@@ -408,21 +408,9 @@ func (s *Server) seriesJSON(r *http.Request) (any, error) {
 		}
 		for i := range curves {
 			c := &curves[i]
-			c.idx = Downsample(nil, c.xs, c.ys, from, to, width)
-			defined, kept := 0, 0
-			for j := searchInts(c.xs, from); j < len(c.xs) && c.xs[j] <= to; j++ {
-				if !math.IsNaN(c.ys[j]) {
-					defined++
-				}
-			}
-			for _, j := range c.idx {
-				if c.xs[j] >= from && c.xs[j] <= to {
-					kept++
-				}
-			}
-			if kept < defined {
-				out.Downsampled = true
-			}
+			var dropped bool
+			c.idx, dropped = downsample(nil, c.xs, c.ys, from, to, width)
+			out.Downsampled = out.Downsampled || dropped
 		}
 	}
 	out.Range = [2]int{from, to}
