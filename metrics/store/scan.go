@@ -23,62 +23,97 @@ int sqlite3_value_type(sqlite3_value *v);
 long long sqlite3_value_int64(sqlite3_value *v);
 double sqlite3_value_double(sqlite3_value *v);
 
+typedef struct sqlite3_context sqlite3_context;
+int sqlite3_create_function_v2(sqlite3 *db, const char *name, int nArg, int eTextRep, void *pApp,
+	void (*xFunc)(sqlite3_context *, int, sqlite3_value **), void (*xStep)(sqlite3_context *, int, sqlite3_value **),
+	void (*xFinal)(sqlite3_context *), void (*xDestroy)(void *));
+int sqlite3_bind_pointer(sqlite3_stmt *stmt, int i, void *p, const char *type, void (*destroy)(void *));
+void *sqlite3_value_pointer(sqlite3_value *v, const char *type);
+void sqlite3_result_int(sqlite3_context *ctx, int v);
+void sqlite3_result_error(sqlite3_context *ctx, const char *msg, int n);
+
+#define CLEVAL_SQLITE_UTF8 1
 #define CLEVAL_SQLITE_ROW 100
 #define CLEVAL_SQLITE_DONE 101
 #define CLEVAL_SQLITE_INTEGER 1
 #define CLEVAL_SQLITE_FLOAT 2
 
-// cleval_scan_prepare prepares the records query of one variant of one run
-// and binds its parameters (SQLITE_TRANSIENT: SQLite copies the variant).
-static int cleval_scan_prepare(sqlite3 *db, const char *sql, long long run, const char *variant, int variant_len,
-	long long after, long long up_to, sqlite3_stmt **stmt) {
-	int rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
-	if (rc != 0) return rc;
-	if ((rc = sqlite3_bind_int64(*stmt, 1, run)) != 0) return rc;
-	if ((rc = sqlite3_bind_text(*stmt, 2, variant, variant_len, (void (*)(void *))(intptr_t)-1)) != 0) return rc;
-	if ((rc = sqlite3_bind_int64(*stmt, 3, after)) != 0) return rc;
-	return sqlite3_bind_int64(*stmt, 4, up_to);
+// cleval_block is a block of records being collected, column by column.
+typedef struct {
+	int cap, n;
+	int64_t *it, *exp, *correct, *total;
+	double *loss;
+	int64_t after, up_to;      // the range asked for
+	int64_t last_it, last_exp; // the last record collected (order check)
+	int any;                   // a record was collected
+	int badcol, badtype;       // a value of the wrong type (badcol >= 0)
+	int unexpected;            // a record out of range or order
+} cleval_block;
+
+// cleval_collect(block, iteration, eval_exp, correct, total, loss_sum)
+// appends a record to the block and is true when the block is full: as a
+// filter of the records query, it lets SQLite step through a block of rows
+// in one call, the values read straight from the arguments.
+static void cleval_collect(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+	cleval_block *b = sqlite3_value_pointer(argv[0], "cleval_block");
+	if (b == 0 || argc != 6 || b->n >= b->cap) {
+		sqlite3_result_error(ctx, "cleval_collect: no block", -1);
+		return;
+	}
+	int n = b->n;
+	int64_t v[4];
+	for (int c = 0; c < 4; c++) {
+		int t = sqlite3_value_type(argv[c+1]);
+		if (t != CLEVAL_SQLITE_INTEGER) {
+			b->badcol = c; b->badtype = t;
+			sqlite3_result_error(ctx, "cleval_collect: a value of the wrong type", -1);
+			return;
+		}
+		v[c] = sqlite3_value_int64(argv[c+1]);
+	}
+	int t = sqlite3_value_type(argv[5]);
+	if (t != CLEVAL_SQLITE_FLOAT && t != CLEVAL_SQLITE_INTEGER) {
+		b->badcol = 4; b->badtype = t;
+		sqlite3_result_error(ctx, "cleval_collect: a value of the wrong type", -1);
+		return;
+	}
+	if (v[0] <= b->after || v[0] > b->up_to || (b->any && (v[0] < b->last_it || (v[0] == b->last_it && v[1] <= b->last_exp)))) {
+		b->unexpected = 1;
+		sqlite3_result_error(ctx, "cleval_collect: a record out of range or order", -1);
+		return;
+	}
+	b->it[n] = v[0]; b->exp[n] = v[1]; b->correct[n] = v[2]; b->total[n] = v[3];
+	b->loss[n] = sqlite3_value_double(argv[5]);
+	b->last_it = v[0]; b->last_exp = v[1]; b->any = 1;
+	b->n = n + 1;
+	sqlite3_result_int(ctx, b->n == b->cap);
 }
 
-// cleval_scan_step steps stmt (iteration, eval_exp, correct, total,
-// loss_sum) up to cap times, writing the rows' values column-wise. It
-// returns the number of rows written; *rc is SQLITE_ROW when more rows may
-// follow, SQLITE_DONE at the end, or an error code. A value of the wrong
-// type stops it with *rc = -1 and *badcol the column (0-based), *badtype
-// its type.
-static int cleval_scan_step(sqlite3_stmt *stmt, int cap, int64_t *it, int64_t *exp, int64_t *correct, int64_t *total,
-	double *loss, int *rc, int *badcol, int *badtype) {
-	int n = 0;
-	int64_t *ints[4] = {it, exp, correct, total};
-	// sqlite3_column_value and the sqlite3_value functions: half the calls
-	// that take the connection's mutex of sqlite3_column_type and
-	// sqlite3_column_int64.
-	while (n < cap) {
-		int r = sqlite3_step(stmt);
-		if (r != CLEVAL_SQLITE_ROW) {
-			*rc = r;
-			return n;
-		}
-		for (int c = 0; c < 4; c++) {
-			sqlite3_value *v = sqlite3_column_value(stmt, c);
-			int t = sqlite3_value_type(v);
-			if (t != CLEVAL_SQLITE_INTEGER) {
-				*rc = -1; *badcol = c; *badtype = t;
-				return n;
-			}
-			ints[c][n] = sqlite3_value_int64(v);
-		}
-		sqlite3_value *v = sqlite3_column_value(stmt, 4);
-		int t = sqlite3_value_type(v);
-		if (t != CLEVAL_SQLITE_FLOAT && t != CLEVAL_SQLITE_INTEGER) {
-			*rc = -1; *badcol = 4; *badtype = t;
-			return n;
-		}
-		loss[n] = sqlite3_value_double(v);
-		n++;
+// cleval_scan_prepare prepares the collecting query, registering
+// cleval_collect on db first when it is not there yet (registering it
+// again would expire the connection's prepared statements), and binds the
+// query's parameters (SQLITE_TRANSIENT: SQLite copies the variant).
+static int cleval_scan_prepare(sqlite3 *db, const char *sql, long long run, const char *variant, int variant_len,
+	cleval_block *b, sqlite3_stmt **stmt) {
+	int rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
+	if (rc != 0) {
+		rc = sqlite3_create_function_v2(db, "cleval_collect", 6, CLEVAL_SQLITE_UTF8, 0, cleval_collect, 0, 0, 0);
+		if (rc != 0) return rc;
+		rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
+		if (rc != 0) return rc;
 	}
-	*rc = CLEVAL_SQLITE_ROW;
-	return n;
+	if ((rc = sqlite3_bind_int64(*stmt, 1, run)) != 0) return rc;
+	if ((rc = sqlite3_bind_text(*stmt, 2, variant, variant_len, (void (*)(void *))(intptr_t)-1)) != 0) return rc;
+	if ((rc = sqlite3_bind_int64(*stmt, 3, b->after)) != 0) return rc;
+	if ((rc = sqlite3_bind_int64(*stmt, 4, b->up_to)) != 0) return rc;
+	return sqlite3_bind_pointer(*stmt, 5, b, "cleval_block", 0);
+}
+
+// cleval_scan_step collects the next block: it returns SQLITE_ROW when the
+// block is full, SQLITE_DONE at the end, or an error code.
+static int cleval_scan_step(sqlite3_stmt *stmt, cleval_block *b) {
+	b->n = 0;
+	return sqlite3_step(stmt);
 }
 */
 import "C"
@@ -118,6 +153,14 @@ func (r *Records) Len() int { return len(r.Iteration) }
 // experience): an index range scan that sorts nothing.
 const recordsQuery = `SELECT iteration, eval_exp, correct, total, loss_sum FROM evaluations
 	WHERE run_id = ? AND variant = ? AND iteration > ? AND iteration <= ? ORDER BY iteration, eval_exp`
+
+// collectQuery is recordsQuery for the scan in C: the records go to
+// cleval_collect (see above), which stops the scan, with a row, each time
+// a block is full. Its plan is the same index range scan (a test checks
+// it), so the records come in the same order (cleval_collect checks it).
+const collectQuery = `SELECT 1 FROM evaluations
+	WHERE run_id = ?1 AND variant = ?2 AND iteration > ?3 AND iteration <= ?4
+	AND cleval_collect(?5, iteration, eval_exp, correct, total, loss_sum) ORDER BY iteration, eval_exp`
 
 // scanBlock is the number of records EachRecords passes at a time.
 const scanBlock = 4096
@@ -194,49 +237,54 @@ func fastScan(c *sqlite3.SQLiteConn) bool { return connHandle(c) != nil }
 
 // scanC reads the records on the connection h, which the caller holds.
 func scanC(ctx context.Context, h *C.sqlite3, runID int64, variant string, after, upTo int, fn func(*Records) error) error {
-	q := C.CString(recordsQuery)
+	q := C.CString(collectQuery)
 	defer C.free(unsafe.Pointer(q))
 	v := C.CString(variant)
 	defer C.free(unsafe.Pointer(v))
+	// The block lives in C memory, where SQLite may keep a pointer to it.
+	const n = scanBlock
+	mem := C.calloc(1, C.size_t(C.sizeof_cleval_block+n*8*5))
+	if mem == nil {
+		return errors.New("out of memory")
+	}
+	defer C.free(mem)
+	blk := (*C.cleval_block)(mem)
+	cols := unsafe.Slice((*int64)(unsafe.Add(mem, C.sizeof_cleval_block)), 4*n)
+	loss := unsafe.Slice((*float64)(unsafe.Add(mem, C.sizeof_cleval_block+4*n*8)), n)
+	blk.cap = n
+	blk.it, blk.exp = (*C.int64_t)(unsafe.Pointer(&cols[0])), (*C.int64_t)(unsafe.Pointer(&cols[n]))
+	blk.correct, blk.total = (*C.int64_t)(unsafe.Pointer(&cols[2*n])), (*C.int64_t)(unsafe.Pointer(&cols[3*n]))
+	blk.loss = (*C.double)(unsafe.Pointer(&loss[0]))
+	blk.after, blk.up_to = C.int64_t(after), C.int64_t(upTo)
+	blk.badcol = -1
 	var stmt *C.sqlite3_stmt
-	rc := C.cleval_scan_prepare(h, q, C.longlong(runID), v, C.int(len(variant)), C.longlong(after), C.longlong(upTo), &stmt)
+	rc := C.cleval_scan_prepare(h, q, C.longlong(runID), v, C.int(len(variant)), blk, &stmt)
 	if stmt != nil {
 		defer C.sqlite3_finalize(stmt)
 	}
 	if rc != 0 {
 		return sqliteError(h, rc)
 	}
-	// The block lives in C memory: the pointers passed to C need no
-	// checks, and SQLite writes the values straight into it.
-	const n = scanBlock
-	mem := C.malloc(C.size_t(n * 8 * 5))
-	if mem == nil {
-		return errors.New("out of memory")
-	}
-	defer C.free(mem)
-	cols := unsafe.Slice((*int64)(mem), 4*n)
 	b := &Records{}
-	loss := unsafe.Slice((*float64)(unsafe.Add(mem, 4*n*8)), n)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var r, badCol, badType C.int
-		got := int(C.cleval_scan_step(stmt, n, (*C.int64_t)(unsafe.Pointer(&cols[0])), (*C.int64_t)(unsafe.Pointer(&cols[n])),
-			(*C.int64_t)(unsafe.Pointer(&cols[2*n])), (*C.int64_t)(unsafe.Pointer(&cols[3*n])), (*C.double)(unsafe.Pointer(&loss[0])),
-			&r, &badCol, &badType))
-		if got > 0 {
+		r := C.cleval_scan_step(stmt, blk)
+		if got := int(blk.n); got > 0 && (r == C.CLEVAL_SQLITE_ROW || r == C.CLEVAL_SQLITE_DONE) {
 			b.Iteration, b.Exp, b.Correct, b.Total, b.LossSum = cols[:got], cols[n:n+got], cols[2*n:2*n+got], cols[3*n:3*n+got], loss[:got]
 			if err := fn(b); err != nil {
 				return err
 			}
 		}
-		switch r {
-		case C.CLEVAL_SQLITE_ROW:
-		case C.CLEVAL_SQLITE_DONE:
+		switch {
+		case r == C.CLEVAL_SQLITE_ROW:
+		case r == C.CLEVAL_SQLITE_DONE:
 			return nil
-		case -1:
-			return badValue(runID, int(badCol), int(badType))
+		case blk.badcol >= 0:
+			return badValue(runID, int(blk.badcol), int(blk.badtype))
+		case blk.unexpected != 0:
+			return fmt.Errorf("run %d: the evaluation records came out of the range or order asked for", runID)
 		default:
 			return sqliteError(h, r)
 		}
