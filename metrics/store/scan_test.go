@@ -284,7 +284,7 @@ func TestEachRecordsBadValue(t *testing.T) {
 		{`total = 1.5`, "evaluation column 4 holds a real number, want an integer"},
 		{`loss_sum = x'00'`, "evaluation column 5 holds a blob, want a number"},
 	} {
-		if _, err := rw.Exec(`UPDATE evaluations SET ` + c.set + ` WHERE run_id = ? AND iteration = 9 AND eval_exp = 1 AND variant = 'live'`, id); err != nil {
+		if _, err := rw.Exec(`UPDATE evaluations SET `+c.set+` WHERE run_id = ? AND iteration = 9 AND eval_exp = 1 AND variant = 'live'`, id); err != nil {
 			t.Fatal(err)
 		}
 		for _, scan := range []func(context.Context, *DB, int64, string, int, int, func(*Records) error) error{cScan, driverScan} {
