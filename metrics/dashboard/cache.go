@@ -149,7 +149,13 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1], hint/(len(bounds)-1))
+			// The first range of a first read is made room for the
+			// others: they are appended to it.
+			h := hint / (len(bounds) - 1)
+			if i == 0 && rs.its == nil {
+				h = hint
+			}
+			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1], h)
 		}()
 	}
 	wg.Wait()
@@ -160,19 +166,19 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 		}
 		n += len(c.its)
 	}
-	if len(chunks) == 1 && rs.its == nil {
+	if rs.its == nil {
 		rs.its, rs.acc, rs.loss = chunks[0].its, chunks[0].acc, chunks[0].loss
-	} else {
-		rs.its = slices.Grow(rs.its, n-len(rs.its))
+		chunks = chunks[1:]
+	}
+	rs.its = slices.Grow(rs.its, n-len(rs.its))
+	for k := range T {
+		rs.acc[k], rs.loss[k] = slices.Grow(rs.acc[k], n-len(rs.acc[k])), slices.Grow(rs.loss[k], n-len(rs.loss[k]))
+	}
+	for _, c := range chunks {
+		rs.its = append(rs.its, c.its...)
 		for k := range T {
-			rs.acc[k], rs.loss[k] = slices.Grow(rs.acc[k], n-len(rs.acc[k])), slices.Grow(rs.loss[k], n-len(rs.loss[k]))
-		}
-		for _, c := range chunks {
-			rs.its = append(rs.its, c.its...)
-			for k := range T {
-				rs.acc[k] = append(rs.acc[k], c.acc[k]...)
-				rs.loss[k] = append(rs.loss[k], c.loss[k]...)
-			}
+			rs.acc[k] = append(rs.acc[k], c.acc[k]...)
+			rs.loss[k] = append(rs.loss[k], c.loss[k]...)
 		}
 	}
 	if n := len(rs.its); n > 0 {
@@ -187,8 +193,11 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 const splitAbove = 20000
 
 // readers is the number of ranges a first read is cut in: one per
-// processor, at most the database's connections.
+// processor, at most the database's connections (Server.parts when set).
 func (s *Server) readers() int {
+	if s.parts > 0 {
+		return s.parts
+	}
 	n := runtime.GOMAXPROCS(0)
 	if c := s.db.SQL().Stats().MaxOpenConnections; c > 0 {
 		n = min(n, c)
@@ -196,31 +205,41 @@ func (s *Server) readers() int {
 	return max(1, min(n, 8))
 }
 
-// readRange reads the curves of the iterations in (after, upTo].
+// readRange reads the curves of the iterations in (after, upTo]; hint is
+// the number of points expected.
 func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, after, upTo, hint int) (*runSeries, error) {
-	c := &runSeries{its: make([]int, 0, hint), acc: make([][]float64, T), loss: make([][]float64, T)}
-	for k := range T {
-		c.acc[k], c.loss[k] = make([]float64, 0, hint), make([]float64, 0, hint)
+	c := &runSeries{acc: make([][]float64, T), loss: make([][]float64, T)}
+	// The slices are kept at their capacity, NaN beyond the n points
+	// read, and grown (NaN-filled) a block at a time: a new point costs no
+	// append per curve.
+	n := 0
+	grow := func(size int) {
+		c.its = slices.Grow(c.its[:n], size-n)[:size]
+		for k := range T {
+			c.acc[k] = nanFill(slices.Grow(c.acc[k][:n], size-n)[:size], n)
+			c.loss[k] = nanFill(slices.Grow(c.loss[k][:n], size-n)[:size], n)
+		}
 	}
-	nan := math.NaN()
+	grow(max(hint, 64))
+	last := -1 // iteration of point n-1
 	err := s.db.EachRecords(ctx, runID, variant, after, upTo, func(b *store.Records) error {
 		its, exps, correct, total, lossSum := b.Iteration, b.Exp, b.Correct, b.Total, b.LossSum
 		for i, it := range its {
-			k := int(exps[i])
-			if k < 1 || k > T {
+			k := int(exps[i]) - 1
+			if k < 0 || k >= T {
 				continue // not an experience of the stream: nothing to draw
 			}
-			if n := len(c.its); n == 0 || c.its[n-1] != int(it) {
-				c.its = append(c.its, int(it))
-				for j := range T {
-					c.acc[j] = append(c.acc[j], nan)
-					c.loss[j] = append(c.loss[j], nan)
+			if n == 0 || last != int(it) {
+				if n == len(c.its) {
+					grow(2 * n)
 				}
+				last = int(it)
+				c.its[n] = last
+				n++
 			}
-			p := len(c.its) - 1
 			if tot := total[i]; tot > 0 {
-				c.acc[k-1][p] = float64(correct[i]) / float64(tot)
-				c.loss[k-1][p] = lossSum[i] / float64(tot)
+				c.acc[k][n-1] = float64(correct[i]) / float64(tot)
+				c.loss[k][n-1] = lossSum[i] / float64(tot)
 			}
 		}
 		return nil
@@ -228,7 +247,20 @@ func (s *Server) readRange(ctx context.Context, runID int64, variant string, T, 
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: run %d: %w", runID, err)
 	}
+	c.its = c.its[:n]
+	for k := range T {
+		c.acc[k], c.loss[k] = c.acc[k][:n], c.loss[k][:n]
+	}
 	return c, nil
+}
+
+// nanFill sets x[from:] to NaN and returns x.
+func nanFill(x []float64, from int) []float64 {
+	nan := math.NaN()
+	for i := from; i < len(x); i++ {
+		x[i] = nan
+	}
+	return x
 }
 
 // pointSeries caches a per-iteration series of package metrics (WC-ACC,

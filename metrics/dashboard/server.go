@@ -61,8 +61,9 @@ type Server struct {
 	mux   *http.ServeMux
 	cache *cache
 	host  string // os.Hostname, to tell whether a running run's process is alive
-	// splitAbove: first reads of more iterations are cut in two.
-	splitAbove int
+	// splitAbove: first reads of more iterations are cut in ranges read
+	// in parallel; parts, when not 0, is their number (tests).
+	splitAbove, parts int
 
 	runsMu  sync.Mutex
 	runsSig string
