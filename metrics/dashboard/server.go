@@ -64,6 +64,8 @@ type Server struct {
 	// splitAbove: first reads of more iterations are cut in ranges read
 	// in parallel; parts, when not 0, is their number (tests).
 	splitAbove, parts int
+	// parallelAbove: curves of more points are downsampled in parallel.
+	parallelAbove int
 
 	runsMu  sync.Mutex
 	runsSig string
@@ -79,7 +81,7 @@ func New(db *store.DB, opt Options) *Server {
 	if opt.CacheBytes <= 0 {
 		opt.CacheBytes = DefaultCacheBytes
 	}
-	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), cache: newCache(opt.CacheBytes), host: hostname(), splitAbove: splitAbove}
+	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), cache: newCache(opt.CacheBytes), host: hostname(), splitAbove: splitAbove, parallelAbove: parallelAbove}
 	sub, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err)

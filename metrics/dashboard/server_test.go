@@ -616,21 +616,31 @@ func TestCacheBound(t *testing.T) {
 	_ = time.Second
 }
 
-// A first read cut in ranges gives the same curves as one read.
+// A first read cut in ranges gives the same curves as one read, and
+// curves downsampled in parallel the same answer.
 func TestSplitRead(t *testing.T) {
 	t.Parallel()
 	f, db, srv := testServer(t, Options{})
 	for _, parts := range []int{2, 3, 7} {
-		split := httptest.NewServer(func() *Server { s := New(db, Options{}); s.splitAbove, s.parts = 5, parts; return s }())
+		split := httptest.NewServer(func() *Server {
+			s := New(db, Options{})
+			s.splitAbove, s.parts, s.parallelAbove = 5, parts, 1
+			return s
+		}())
 		defer split.Close()
 		for _, id := range []int64{f.complete[3], f.running.id} {
-			q := "/api/series?id=" + itoa(id) + "&width=3000"
-			var a, b SeriesJSON
-			get(t, srv, q, &a)
-			get(t, split, q, &b)
-			ja, jb := must(json.Marshal(a)), must(json.Marshal(b))
-			if !bytes.Equal(ja, jb) || len(a.X) < 30 {
-				t.Errorf("run %d, %d parts: split read differs (%d and %d points)", id, parts, len(a.X), len(b.X))
+			for _, w := range []string{"3000", "7"} {
+				q := "/api/series?id=" + itoa(id) + "&variants=live&width=" + w
+				if id == f.complete[3] {
+					q = "/api/series?id=" + itoa(id) + "&variants=live,ema0.99&width=" + w
+				}
+				var a, b SeriesJSON
+				get(t, srv, q, &a)
+				get(t, split, q, &b)
+				ja, jb := must(json.Marshal(a)), must(json.Marshal(b))
+				if !bytes.Equal(ja, jb) || len(a.X) < 20 || w == "7" && !a.Downsampled {
+					t.Errorf("run %d, %d parts, width %s: split read differs (%d and %d points)", id, parts, w, len(a.X), len(b.X))
+				}
 			}
 		}
 	}

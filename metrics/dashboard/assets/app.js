@@ -8,6 +8,13 @@
   const main = document.getElementById("main");
   let info = { poll_ms: { run: 500, runs: 2000 } };
   let view = null; // the current view: { stop() }
+  // uPlot's script runs after this one, so that the view's first requests
+  // go out before it is parsed; charts wait for it (all deferred scripts
+  // have run at DOMContentLoaded).
+  const uplotReady = new Promise((resolve) => {
+    if (typeof uPlot !== "undefined") resolve();
+    else window.addEventListener("DOMContentLoaded", () => resolve());
+  });
 
   // ---- helpers ----
   function h(tag, attrs, ...kids) {
@@ -429,6 +436,7 @@
         let q = "/api/series?id=" + st.id + "&variants=" + encodeURIComponent(st.variants.join(",")) + "&width=" + w;
         if (st.range) q += "&from=" + st.range[0] + "&to=" + st.range[1];
         const s = await api(q);
+        await uplotReady;
         st.series = s;
         st.last = Math.max(...Object.values(s.last));
         const fresh = !accPlot || st.chartsFor !== st.variants.join(",");
@@ -605,6 +613,7 @@
       if (st.a && st.b && st.a !== st.b) q += "&a=" + st.a + "&b=" + st.b;
       try {
         const d = await api(q);
+        await uplotReady;
         err.replaceChildren();
         draw(d);
         renderReport(d.report);
@@ -631,9 +640,10 @@
     else view = runsView();
   }
   window.addEventListener("hashchange", route);
-  window.addEventListener("DOMContentLoaded", () => {
-    // The view's requests go out at once, beside /api/info: the first chart
-    // does not wait for a round trip more.
+  // The script is deferred: the document is parsed when it runs. The view's
+  // requests go out at once, beside /api/info: the first chart waits for
+  // neither a round trip more nor uPlot's parsing.
+  function start() {
     api("/api/info").then((i) => {
       info = i;
       document.getElementById("dbinfo").textContent = info.db + (info.version ? " · cleval " + info.version : "");
@@ -648,5 +658,7 @@
       main.replaceChildren(errorBox(e));
     });
     route();
-  });
+  }
+  if (document.readyState === "loading") window.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
