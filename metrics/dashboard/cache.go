@@ -127,19 +127,20 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 	// A first read of many points is cut in ranges of iterations read at
 	// once on several connections.
 	bounds := []int{rs.last, math.MaxInt32}
-	hint := 0 // points expected
+	hint, maxIt := 0, math.MaxInt32 // points expected, last iteration
 	if rs.last < 0 {
-		var maxIt sql.NullInt64
-		if err := db.QueryRowContext(ctx, `SELECT max(iteration) FROM evaluations WHERE run_id = ? AND variant = ?`, rs.runID, variant).Scan(&maxIt); err != nil {
+		var m sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT max(iteration) FROM evaluations WHERE run_id = ? AND variant = ?`, rs.runID, variant).Scan(&m); err != nil {
 			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
 		}
-		hint = int(min(maxIt.Int64+1, 1<<24))
-		if parts := s.readers(); maxIt.Int64 > int64(s.splitAbove) && parts > 1 {
-			bounds = bounds[:1]
-			for i := 1; i < parts; i++ {
-				bounds = append(bounds, int(maxIt.Int64*int64(i)/int64(parts)))
+		maxIt = int(min(m.Int64, math.MaxInt32-1))
+		hint = min(maxIt+1, 1<<24)
+		if parts := s.readers(); maxIt > s.splitAbove && parts > 1 {
+			cuts, err := s.splitPoints(ctx, rs.runID, variant, maxIt, parts)
+			if err != nil {
+				return err
 			}
-			bounds = append(bounds, math.MaxInt32)
+			bounds = append(append([]int{-1}, cuts...), math.MaxInt32)
 		}
 	}
 	chunks := make([]*runSeries, len(bounds)-1)
@@ -151,7 +152,7 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 			defer wg.Done()
 			// The first range of a first read is made room for the
 			// others: they are appended to it.
-			h := hint / (len(bounds) - 1)
+			h := min(hint, max(0, min(bounds[i+1], maxIt)-bounds[i]))
 			if i == 0 && rs.its == nil {
 				h = hint
 			}
@@ -191,6 +192,54 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 // splitAbove is the number of iterations above which a first read is cut
 // in ranges read in parallel (Server.splitAbove; tests lower it).
 const splitAbove = 20000
+
+// splitPoints returns parts-1 increasing iterations that cut [0, maxIt] in
+// ranges of about as many records each: a run evaluates more experiences
+// as it goes (the seen ones), so ranges of equal length would leave one
+// reader with most of the work. The records are counted in a short window
+// at the start of each of 32 equal slices.
+func (s *Server) splitPoints(ctx context.Context, runID int64, variant string, maxIt, parts int) ([]int, error) {
+	const nSlices, window = 32, 128
+	st, err := s.db.SQL().PrepareContext(ctx, `SELECT count(*) FROM evaluations WHERE run_id = ? AND variant = ? AND iteration >= ? AND iteration < ?`)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+	}
+	defer st.Close()
+	edge := func(j int) int { return int(int64(maxIt+1) * int64(j) / nSlices) } // first iteration of slice j
+	mass := make([]float64, nSlices+1)                                          // mass[j]: records before slice j
+	for j := range nSlices {
+		lo, hi := edge(j), edge(j+1)
+		w := min(window, hi-lo)
+		var n int
+		if err := st.QueryRowContext(ctx, runID, variant, lo, lo+w).Scan(&n); err != nil {
+			return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
+		}
+		mass[j+1] = mass[j] + float64(n)/float64(w)*float64(hi-lo)
+	}
+	cuts := make([]int, 0, parts-1)
+	for i := 1; i < parts; i++ {
+		// The iteration where the mass reaches i/parts of the whole
+		// (equal lengths when nothing was counted).
+		cut := int(int64(maxIt) * int64(i) / int64(parts))
+		if total := mass[nSlices]; total > 0 {
+			target := total * float64(i) / float64(parts)
+			j := 0
+			for j < nSlices-1 && mass[j+1] < target {
+				j++
+			}
+			f := 0.0
+			if m := mass[j+1] - mass[j]; m > 0 {
+				f = (target - mass[j]) / m
+			}
+			cut = edge(j) + int(f*float64(edge(j+1)-edge(j)))
+		}
+		if n := len(cuts); n > 0 && cut <= cuts[n-1] {
+			cut = cuts[n-1] + 1
+		}
+		cuts = append(cuts, min(cut, maxIt))
+	}
+	return cuts, nil
+}
 
 // readers is the number of ranges a first read is cut in: one per
 // processor, at most the database's connections (Server.parts when set).

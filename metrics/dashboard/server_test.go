@@ -814,3 +814,44 @@ func TestInfoEndpoint(t *testing.T) {
 		t.Errorf("info %+v", info)
 	}
 }
+
+// The ranges of a parallel first read hold about as many records each,
+// though later iterations have more (every seen experience is evaluated).
+func TestSplitPoints(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "split.db")
+	ids, err := testdb.Write(path, testdb.Run{Preset: "p", Strategy: "naive", Experiences: 5, ItersPerExp: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	s := New(db, Options{})
+	count := func(after, upTo int) int {
+		var n int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM evaluations WHERE run_id = ? AND variant = 'live' AND iteration > ? AND iteration <= ?`, ids[0], after, upTo).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	total := count(-1, 5000)
+	for _, parts := range []int{2, 3, 5, 8} {
+		cuts, err := s.splitPoints(ctx, ids[0], metrics.VariantLive, 5000, parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounds := append(append([]int{-1}, cuts...), 5000)
+		for i := range parts {
+			if bounds[i+1] <= bounds[i] {
+				t.Fatalf("%d parts: bounds %v not increasing", parts, bounds)
+			}
+			if n, want := count(bounds[i], bounds[i+1]), total/parts; math.Abs(float64(n-want)) > 0.1*float64(want) {
+				t.Errorf("%d parts: range (%d, %d] holds %d records, want about %d", parts, bounds[i], bounds[i+1], n, want)
+			}
+		}
+	}
+}
