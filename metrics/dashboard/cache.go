@@ -134,13 +134,19 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 			return fmt.Errorf("dashboard: run %d evaluations: %w", rs.runID, err)
 		}
 		maxIt = int(min(m.Int64, math.MaxInt32-1))
-		hint = min(maxIt+1, 1<<24)
-		if parts := s.readers(); maxIt > s.splitAbove && parts > 1 {
-			cuts, err := s.splitPoints(ctx, rs.runID, variant, maxIt, parts)
+		hint = maxIt + 1
+		if maxIt > s.splitAbove {
+			// A long run: how its records and points are spread, for
+			// the ranges and the size of the slices (a run evaluated
+			// every few iterations has fewer points than iterations).
+			d, err := s.density(ctx, rs.runID, variant, maxIt)
 			if err != nil {
 				return err
 			}
-			bounds = append(append([]int{-1}, cuts...), math.MaxInt32)
+			hint = min(hint, int(1.05*d.points())+1024)
+			if parts := s.readers(); parts > 1 {
+				bounds = append(append([]int{-1}, d.cuts(parts)...), math.MaxInt32)
+			}
 		}
 	}
 	chunks := make([]*runSeries, len(bounds)-1)
@@ -151,10 +157,12 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 		go func() {
 			defer wg.Done()
 			// The first range of a first read is made room for the
-			// others: they are appended to it.
-			h := min(hint, max(0, min(bounds[i+1], maxIt)-bounds[i]))
-			if i == 0 && rs.its == nil {
-				h = hint
+			// others: they are appended to it. The others hold about
+			// their share of the iterations' points.
+			h := hint
+			if i > 0 || rs.its != nil {
+				span := max(0, min(bounds[i+1], maxIt)-bounds[i])
+				h = min(hint, int(1.1*float64(hint)*float64(span)/float64(maxIt+1))+64)
 			}
 			chunks[i], errs[i] = s.readRange(ctx, rs.runID, variant, T, bounds[i], bounds[i+1], h)
 		}()
@@ -193,34 +201,57 @@ func (s *Server) refresh(ctx context.Context, rs *runSeries, variant string) err
 // in ranges read in parallel (Server.splitAbove; tests lower it).
 const splitAbove = 20000
 
-// splitPoints returns parts-1 increasing iterations that cut [0, maxIt] in
-// ranges of about as many records each: a run evaluates more experiences
-// as it goes (the seen ones), so ranges of equal length would leave one
-// reader with most of the work. The records are counted in a short window
-// at the start of each of 32 equal slices.
-func (s *Server) splitPoints(ctx context.Context, runID int64, variant string, maxIt, parts int) ([]int, error) {
-	const nSlices, window = 32, 128
-	st, err := s.db.SQL().PrepareContext(ctx, `SELECT count(*) FROM evaluations WHERE run_id = ? AND variant = ? AND iteration >= ? AND iteration < ?`)
+// density is how a run's records and points (iterations with records)
+// are spread over its iterations [0, maxIt], from counts in a short window
+// at the start of each of nSlices equal slices.
+type density struct {
+	maxIt int
+	// records[j] and its[j] estimate the records and points before
+	// slice j.
+	records, its [nSlices + 1]float64
+}
+
+const nSlices = 32
+
+// edge is the first iteration of slice j.
+func (d *density) edge(j int) int { return int(int64(d.maxIt+1) * int64(j) / nSlices) }
+
+// points estimates the run's points.
+func (d *density) points() float64 { return d.its[nSlices] }
+
+func (s *Server) density(ctx context.Context, runID int64, variant string, maxIt int) (*density, error) {
+	const window = 128
+	st, err := s.db.SQL().PrepareContext(ctx, `SELECT count(*), count(DISTINCT iteration) FROM evaluations
+		WHERE run_id = ? AND variant = ? AND iteration >= ? AND iteration < ?`)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
 	}
 	defer st.Close()
-	edge := func(j int) int { return int(int64(maxIt+1) * int64(j) / nSlices) } // first iteration of slice j
-	mass := make([]float64, nSlices+1)                                          // mass[j]: records before slice j
+	d := &density{maxIt: maxIt}
 	for j := range nSlices {
-		lo, hi := edge(j), edge(j+1)
+		lo, hi := d.edge(j), d.edge(j+1)
 		w := min(window, hi-lo)
-		var n int
-		if err := st.QueryRowContext(ctx, runID, variant, lo, lo+w).Scan(&n); err != nil {
+		var recs, its int
+		if err := st.QueryRowContext(ctx, runID, variant, lo, lo+w).Scan(&recs, &its); err != nil {
 			return nil, fmt.Errorf("dashboard: run %d evaluations: %w", runID, err)
 		}
-		mass[j+1] = mass[j] + float64(n)/float64(w)*float64(hi-lo)
+		d.records[j+1] = d.records[j] + float64(recs)/float64(w)*float64(hi-lo)
+		d.its[j+1] = d.its[j] + float64(its)/float64(w)*float64(hi-lo)
 	}
+	return d, nil
+}
+
+// cuts returns parts-1 increasing iterations that cut [0, maxIt] in ranges
+// of about as many records each: a run evaluates more experiences as it
+// goes (the seen ones), so ranges of equal length would leave one reader
+// with most of the work.
+func (d *density) cuts(parts int) []int {
+	mass := d.records
 	cuts := make([]int, 0, parts-1)
 	for i := 1; i < parts; i++ {
 		// The iteration where the mass reaches i/parts of the whole
 		// (equal lengths when nothing was counted).
-		cut := int(int64(maxIt) * int64(i) / int64(parts))
+		cut := int(int64(d.maxIt) * int64(i) / int64(parts))
 		if total := mass[nSlices]; total > 0 {
 			target := total * float64(i) / float64(parts)
 			j := 0
@@ -231,14 +262,14 @@ func (s *Server) splitPoints(ctx context.Context, runID int64, variant string, m
 			if m := mass[j+1] - mass[j]; m > 0 {
 				f = (target - mass[j]) / m
 			}
-			cut = edge(j) + int(f*float64(edge(j+1)-edge(j)))
+			cut = d.edge(j) + int(f*float64(d.edge(j+1)-d.edge(j)))
 		}
 		if n := len(cuts); n > 0 && cut <= cuts[n-1] {
 			cut = cuts[n-1] + 1
 		}
-		cuts = append(cuts, min(cut, maxIt))
+		cuts = append(cuts, min(cut, d.maxIt))
 	}
-	return cuts, nil
+	return cuts
 }
 
 // readers is the number of ranges a first read is cut in: one per

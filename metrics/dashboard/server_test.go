@@ -817,7 +817,7 @@ func TestInfoEndpoint(t *testing.T) {
 
 // The ranges of a parallel first read hold about as many records each,
 // though later iterations have more (every seen experience is evaluated).
-func TestSplitPoints(t *testing.T) {
+func TestReadDensity(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "split.db")
 	ids, err := testdb.Write(path, testdb.Run{Preset: "p", Strategy: "naive", Experiences: 5, ItersPerExp: 1000})
@@ -840,10 +840,14 @@ func TestSplitPoints(t *testing.T) {
 	}
 	total := count(-1, 5000)
 	for _, parts := range []int{2, 3, 5, 8} {
-		cuts, err := s.splitPoints(ctx, ids[0], metrics.VariantLive, 5000, parts)
+		d, err := s.density(ctx, ids[0], metrics.VariantLive, 5000)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if p := d.points(); math.Abs(p-5001) > 50 {
+			t.Errorf("%v points estimated, want about 5001", p)
+		}
+		cuts := d.cuts(parts)
 		bounds := append(append([]int{-1}, cuts...), 5000)
 		for i := range parts {
 			if bounds[i+1] <= bounds[i] {
@@ -853,5 +857,22 @@ func TestSplitPoints(t *testing.T) {
 				t.Errorf("%d parts: range (%d, %d] holds %d records, want about %d", parts, bounds[i], bounds[i+1], n, want)
 			}
 		}
+	}
+	// A run evaluated every 10 iterations has a tenth of the points: the
+	// slices are sized for them, not for every iteration.
+	rw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if _, err := rw.Exec(`DELETE FROM evaluations WHERE iteration % 10 != 0`); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.density(ctx, ids[0], metrics.VariantLive, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := d.points(); math.Abs(p-501) > 10 {
+		t.Errorf("every 10 iterations: %v points estimated, want about 501", p)
 	}
 }
