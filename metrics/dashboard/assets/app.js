@@ -397,17 +397,17 @@
         axes: [itAxis, { label: "accuracy (%)" }], series: ser(accIdx, true),
         hooks: { draw: [decorate], setSelect: [selHook] } }, chartData(s, accIdx, true), accBox);
       accPlot.over.addEventListener("dblclick", () => { st.range = null; fetchSeries(true); });
-      // The loss chart in a task of its own, so that the accuracy chart is
-      // drawn first.
+      // The loss chart once the accuracy chart is on screen: in a task
+      // after the next frame.
       const built = ++st.built;
-      setTimeout(() => {
+      requestAnimationFrame(() => setTimeout(() => {
         if (built !== st.built || st.stopped) return;
         lossPlot = new uPlot({ title: "Evaluation loss on each experience (mean cross-entropy)", width: chartWidth(accBox), height: 230, cursor, scales: { x: { time: false } },
           axes: [itAxis, { label: "loss" }], series: ser(lossIdx, false), hooks: { setSelect: [selHook] } },
           chartData(st.series, lossIdx, false), lossBox);
         lossPlot.over.addEventListener("dblclick", () => { st.range = null; fetchSeries(true); });
         if (st.range) lossPlot.setScale("x", { min: st.range[0], max: st.range[1] });
-      }, 0);
+      }, 0));
     }
     // chartData is the data of a chart of the curves idxs of s (in % when pct).
     function chartData(s, idxs, pct) {
