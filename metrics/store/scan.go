@@ -3,6 +3,7 @@ package store
 /*
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 // The few functions of SQLite's C interface that the scan uses. SQLite
 // itself is compiled into the binary by github.com/mattn/go-sqlite3 (or
@@ -18,7 +19,6 @@ int sqlite3_finalize(sqlite3_stmt *stmt);
 int sqlite3_extended_errcode(sqlite3 *db);
 const char *sqlite3_errmsg(sqlite3 *db);
 typedef struct sqlite3_value sqlite3_value;
-sqlite3_value *sqlite3_column_value(sqlite3_stmt *stmt, int i);
 int sqlite3_value_type(sqlite3_value *v);
 long long sqlite3_value_int64(sqlite3_value *v);
 double sqlite3_value_double(sqlite3_value *v);
@@ -33,6 +33,7 @@ void sqlite3_result_int(sqlite3_context *ctx, int v);
 void sqlite3_result_error(sqlite3_context *ctx, const char *msg, int n);
 
 #define CLEVAL_SQLITE_UTF8 1
+#define CLEVAL_SQLITE_DIRECTONLY 0x000080000
 #define CLEVAL_SQLITE_ROW 100
 #define CLEVAL_SQLITE_DONE 101
 #define CLEVAL_SQLITE_INTEGER 1
@@ -91,17 +92,18 @@ static void cleval_collect(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 // cleval_scan_prepare prepares the collecting query, registering
 // cleval_collect on db first when it is not there yet (registering it
-// again would expire the connection's prepared statements), and binds the
-// query's parameters (SQLITE_TRANSIENT: SQLite copies the variant).
+// again would expire the connection's prepared statements; it may not be
+// used in the schema, by triggers or views), and binds the query's
+// parameters (SQLITE_TRANSIENT: SQLite copies the variant).
 static int cleval_scan_prepare(sqlite3 *db, const char *sql, long long run, const char *variant, int variant_len,
 	cleval_block *b, sqlite3_stmt **stmt) {
 	int rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
-	if (rc != 0) {
-		rc = sqlite3_create_function_v2(db, "cleval_collect", 6, CLEVAL_SQLITE_UTF8, 0, cleval_collect, 0, 0, 0);
+	if (rc != 0 && strstr(sqlite3_errmsg(db), "no such function: cleval_collect") != 0) {
+		rc = sqlite3_create_function_v2(db, "cleval_collect", 6, CLEVAL_SQLITE_UTF8 | CLEVAL_SQLITE_DIRECTONLY, 0, cleval_collect, 0, 0, 0);
 		if (rc != 0) return rc;
 		rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
-		if (rc != 0) return rc;
 	}
+	if (rc != 0) return rc;
 	if ((rc = sqlite3_bind_int64(*stmt, 1, run)) != 0) return rc;
 	if ((rc = sqlite3_bind_text(*stmt, 2, variant, variant_len, (void (*)(void *))(intptr_t)-1)) != 0) return rc;
 	if ((rc = sqlite3_bind_int64(*stmt, 3, b->after)) != 0) return rc;
