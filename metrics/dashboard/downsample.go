@@ -19,8 +19,16 @@ import "math"
 // values); a range with no more defined points than 4·width keeps them
 // all.
 func Downsample(dst []int, xs []int, ys []float64, from, to, width int) []int {
+	dst, _ = downsample(dst, xs, ys, from, to, width)
+	return dst
+}
+
+// downsample is Downsample; it also reports whether some defined point in
+// [from, to] was left out. It reads the points in [from, to] once (twice
+// when there are few defined points among many missing ones).
+func downsample(dst []int, xs []int, ys []float64, from, to, width int) ([]int, bool) {
 	if width < 1 || to < from || len(xs) == 0 {
-		return dst
+		return dst, false
 	}
 	lo := searchInts(xs, from)     // first x >= from
 	hi := searchInts(xs, to+1) - 1 // last x <= to
@@ -31,55 +39,58 @@ func Downsample(dst []int, xs []int, ys []float64, from, to, width int) []int {
 			break
 		}
 	}
+	start := len(dst)
+	// The columns' first, lowest, highest and last points, counting the
+	// defined points on the way. Column c holds the iterations x with
+	// (x-from)·width/span = c, that is from + ⌈c·span/width⌉ <= x <
+	// from + ⌈(c+1)·span/width⌉.
+	span := int64(to) - int64(from) + 1
+	w := int64(width)
 	defined := 0
-	for i := lo; i <= hi; i++ {
-		if !math.IsNaN(ys[i]) {
+	for i := lo; i <= hi; {
+		c := (int64(xs[i]) - int64(from)) * w / span
+		end := int64(from) + ((c+1)*span+w-1)/w // first iteration of the next column
+		first, last, mn, mx := -1, -1, -1, -1
+		var vmn, vmx float64
+		for ; i <= hi && int64(xs[i]) < end; i++ {
+			v := ys[i]
+			if v != v { // NaN: no point
+				continue
+			}
 			defined++
+			if first < 0 {
+				first, mn, mx, vmn, vmx = i, i, i, v, v
+			} else if v < vmn {
+				mn, vmn = i, v
+			} else if v > vmx {
+				mx, vmx = i, v
+			}
+			last = i
+		}
+		if first < 0 {
+			continue
+		}
+		// The four in index order, each once.
+		a, b := mn, mx
+		if b < a {
+			a, b = b, a
+		}
+		for _, k := range [4]int{first, a, b, last} {
+			if len(dst) == start || dst[len(dst)-1] != k {
+				dst = append(dst, k)
+			}
 		}
 	}
-	if defined <= 4*width {
+	kept := len(dst) - start
+	if defined <= 4*width && kept < defined {
+		// Few points: all of them.
+		dst = dst[:start]
 		for i := lo; i <= hi; i++ {
 			if !math.IsNaN(ys[i]) {
 				dst = append(dst, i)
 			}
 		}
-	} else {
-		span := int64(to) - int64(from) + 1
-		col := func(x int) int { return int((int64(x) - int64(from)) * int64(width) / span) }
-		i := lo
-		for i <= hi {
-			c := col(xs[i])
-			first, last, mn, mx := -1, -1, -1, -1
-			for ; i <= hi && col(xs[i]) == c; i++ {
-				v := ys[i]
-				if math.IsNaN(v) {
-					continue
-				}
-				if first < 0 {
-					first = i
-				}
-				last = i
-				if mn < 0 || v < ys[mn] {
-					mn = i
-				}
-				if mx < 0 || v > ys[mx] {
-					mx = i
-				}
-			}
-			if first < 0 {
-				continue
-			}
-			// The four in index order, each once.
-			a, b := mn, mx
-			if b < a {
-				a, b = b, a
-			}
-			for _, k := range [4]int{first, a, b, last} {
-				if len(dst) == 0 || dst[len(dst)-1] != k {
-					dst = append(dst, k)
-				}
-			}
-		}
+		kept = defined
 	}
 	// The nearest defined point after the range.
 	for i := hi + 1; i < len(xs); i++ {
@@ -88,7 +99,7 @@ func Downsample(dst []int, xs []int, ys []float64, from, to, width int) []int {
 			break
 		}
 	}
-	return dst
+	return dst, kept < defined
 }
 
 // searchInts returns the first index i with xs[i] >= x (len(xs) if none).

@@ -79,7 +79,7 @@ func TestDownsampleMatchesColumns(t *testing.T) {
 		from := rng.IntN(xs[n-1] + 2)
 		to := from + rng.IntN(xs[n-1]+3-from)
 		width := 1 + rng.IntN(200)
-		got := Downsample(nil, xs, ys, from, to, width)
+		got, dropped := downsample(nil, xs, ys, from, to, width)
 
 		var want []int
 		for i := len(xs) - 1; i >= 0; i-- { // nearest before
@@ -130,6 +130,9 @@ func TestDownsampleMatchesColumns(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("trial %d (n %d, [%d, %d], width %d):\n got %v\nwant %v", trial, n, from, to, width, got, want)
+		}
+		if kept := len(want) - len(slices.DeleteFunc(slices.Clone(want), func(i int) bool { return xs[i] >= from && xs[i] <= to })); dropped != (kept < len(in)) {
+			t.Fatalf("trial %d: dropped %v with %d of %d points of the range kept", trial, dropped, kept, len(in))
 		}
 	}
 }

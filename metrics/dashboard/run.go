@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/store"
@@ -288,6 +290,10 @@ type CurveJSON struct {
 	Exp     int    `json:"exp"`
 }
 
+// parallelAbove is the number of points of a variant's curves above which
+// they are downsampled in parallel (Server.parallelAbove; tests lower it).
+const parallelAbove = 50000
+
 // Series limits.
 const (
 	MaxWidth = 8192
@@ -406,24 +412,26 @@ func (s *Server) seriesJSON(r *http.Request) (any, error) {
 		if !p.has("to") {
 			to = max(last, from)
 		}
-		for i := range curves {
-			c := &curves[i]
-			c.idx = Downsample(nil, c.xs, c.ys, from, to, width)
-			defined, kept := 0, 0
-			for j := searchInts(c.xs, from); j < len(c.xs) && c.xs[j] <= to; j++ {
-				if !math.IsNaN(c.ys[j]) {
-					defined++
-				}
+		// The curves of a long run on all processors.
+		dropped := make([]bool, len(curves))
+		work := func(i int) { curves[i].idx, dropped[i] = downsample(nil, curves[i].xs, curves[i].ys, from, to, width) }
+		if len(curves) > 1 && len(curves[0].xs) >= s.parallelAbove {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range min(max(2, runtime.GOMAXPROCS(0)), len(curves)) {
+				wg.Go(func() {
+					for i := int(next.Add(1)) - 1; i < len(curves); i = int(next.Add(1)) - 1 {
+						work(i)
+					}
+				})
 			}
-			for _, j := range c.idx {
-				if c.xs[j] >= from && c.xs[j] <= to {
-					kept++
-				}
-			}
-			if kept < defined {
-				out.Downsampled = true
+			wg.Wait()
+		} else {
+			for i := range curves {
+				work(i)
 			}
 		}
+		out.Downsampled = slices.Contains(dropped, true)
 	}
 	out.Range = [2]int{from, to}
 	// Align the curves on the union of their iterations.

@@ -61,8 +61,11 @@ type Server struct {
 	mux   *http.ServeMux
 	cache *cache
 	host  string // os.Hostname, to tell whether a running run's process is alive
-	// splitAbove: first reads of more iterations are cut in two.
-	splitAbove int
+	// splitAbove: first reads of more iterations are cut in ranges read
+	// in parallel; parts, when not 0, is their number (tests).
+	splitAbove, parts int
+	// parallelAbove: curves of more points are downsampled in parallel.
+	parallelAbove int
 
 	runsMu  sync.Mutex
 	runsSig string
@@ -78,7 +81,7 @@ func New(db *store.DB, opt Options) *Server {
 	if opt.CacheBytes <= 0 {
 		opt.CacheBytes = DefaultCacheBytes
 	}
-	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), cache: newCache(opt.CacheBytes), host: hostname(), splitAbove: splitAbove}
+	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), cache: newCache(opt.CacheBytes), host: hostname(), splitAbove: splitAbove, parallelAbove: parallelAbove}
 	sub, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err)

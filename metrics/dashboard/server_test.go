@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/cleval/cleval/metrics"
 	"github.com/cleval/cleval/metrics/export"
+	"github.com/cleval/cleval/metrics/internal/testdb"
 	"github.com/cleval/cleval/metrics/store"
 )
 
@@ -613,20 +616,145 @@ func TestCacheBound(t *testing.T) {
 	_ = time.Second
 }
 
-// A first read cut in two ranges gives the same curves as one read.
+// A first read cut in ranges gives the same curves as one read, and
+// curves downsampled in parallel the same answer.
 func TestSplitRead(t *testing.T) {
 	t.Parallel()
 	f, db, srv := testServer(t, Options{})
-	split := httptest.NewServer(func() *Server { s := New(db, Options{}); s.splitAbove = 5; return s }())
-	defer split.Close()
-	for _, id := range []int64{f.complete[3], f.running.id} {
-		q := "/api/series?id=" + itoa(id) + "&width=3000"
-		var a, b SeriesJSON
-		get(t, srv, q, &a)
-		get(t, split, q, &b)
-		ja, jb := must(json.Marshal(a)), must(json.Marshal(b))
-		if !bytes.Equal(ja, jb) || len(a.X) < 30 {
-			t.Errorf("run %d: split read differs (%d and %d points)", id, len(a.X), len(b.X))
+	for _, parts := range []int{2, 3, 7} {
+		split := httptest.NewServer(func() *Server {
+			s := New(db, Options{})
+			s.splitAbove, s.parts, s.parallelAbove = 5, parts, 1
+			return s
+		}())
+		defer split.Close()
+		for _, id := range []int64{f.complete[3], f.running.id} {
+			for _, w := range []string{"3000", "7"} {
+				q := "/api/series?id=" + itoa(id) + "&variants=live&width=" + w
+				if id == f.complete[3] {
+					q = "/api/series?id=" + itoa(id) + "&variants=live,ema0.99&width=" + w
+				}
+				var a, b SeriesJSON
+				get(t, srv, q, &a)
+				get(t, split, q, &b)
+				ja, jb := must(json.Marshal(a)), must(json.Marshal(b))
+				if !bytes.Equal(ja, jb) || len(a.X) < 20 || w == "7" && !a.Downsampled {
+					t.Errorf("run %d, %d parts, width %s: split read differs (%d and %d points)", id, parts, w, len(a.X), len(b.X))
+				}
+			}
+		}
+	}
+}
+
+// The curves read hold, at each iteration with records, each experience's
+// accuracy and mean loss (NaN where it has no record, or a record of no
+// samples), whatever the number of ranges and however the slices grow.
+func TestReadCurves(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "curves.db")
+	ids, err := testdb.Write(path,
+		testdb.Run{Preset: "p", Strategy: "naive", Experiences: 4, ItersPerExp: 150, Variants: []string{metrics.VariantLive, "ema0.9"}},
+		testdb.Run{Preset: "p", Strategy: "naive", Seed: 1, Experiences: 2, ItersPerExp: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Records of no samples, and of an experience outside the stream.
+	rw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE evaluations SET total = 0, correct = 0 WHERE run_id = 1 AND iteration IN (5, 77, 300) AND eval_exp = 1`,
+		`INSERT INTO evaluations SELECT run_id, variant, iteration, 9, training_exp, correct, total, loss_sum, subset FROM evaluations WHERE run_id = 1 AND eval_exp = 1 AND iteration % 50 = 3`,
+		`DELETE FROM evaluations WHERE run_id = 1 AND iteration % 7 = 2`,
+	} {
+		if _, err := rw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rw.Close()
+	db, err := store.Open(path, store.Options{ReadOnly: true, Conns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for _, id := range ids {
+		run, err := db.Run(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		T := run.NumExperiences
+		for _, v := range run.Variants {
+			evals, err := db.Evaluations(ctx, id, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var its []int
+			for _, e := range evals {
+				if e.Evaluated >= 1 && e.Evaluated <= T && (len(its) == 0 || its[len(its)-1] != e.Iteration) {
+					its = append(its, e.Iteration)
+				}
+			}
+			for _, parts := range []int{1, 2, 3, 5} {
+				s := New(db, Options{})
+				s.splitAbove, s.parts = 10, parts
+				rs, err := s.series(ctx, id, T, v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(rs.its, its) || rs.last != its[len(its)-1] {
+					t.Fatalf("run %d %s, %d parts: %d iterations (last %d), want %d", id, v, parts, len(rs.its), rs.last, len(its))
+				}
+				seen := 0
+				for _, e := range evals {
+					if e.Evaluated < 1 || e.Evaluated > T {
+						continue
+					}
+					p := slices.Index(its, e.Iteration)
+					acc, loss := rs.acc[e.Evaluated-1][p], rs.loss[e.Evaluated-1][p]
+					if e.Total == 0 {
+						if !math.IsNaN(acc) || !math.IsNaN(loss) {
+							t.Fatalf("run %d %s: a record of no samples at %d drawn (%v, %v)", id, v, e.Iteration, acc, loss)
+						}
+						continue
+					}
+					if acc != e.Accuracy() || loss != e.LossSum/float64(e.Total) {
+						t.Fatalf("run %d %s, exp %d at %d: %v %v, want %v %v", id, v, e.Evaluated, e.Iteration, acc, loss, e.Accuracy(), e.LossSum/float64(e.Total))
+					}
+					seen++
+				}
+				defined := 0
+				for k := range T {
+					if len(rs.acc[k]) != len(its) || len(rs.loss[k]) != len(its) {
+						t.Fatalf("run %d %s: curve %d has %d and %d points, want %d", id, v, k+1, len(rs.acc[k]), len(rs.loss[k]), len(its))
+					}
+					for p := range its {
+						if !math.IsNaN(rs.acc[k][p]) {
+							defined++
+						}
+					}
+				}
+				if defined != seen {
+					t.Errorf("run %d %s, %d parts: %d points, want %d", id, v, parts, defined, seen)
+				}
+				// Read with no idea of the size: the slices grow.
+				for _, hint := range []int{0, 1, 100} {
+					c, err := s.readRange(ctx, id, v, T, -1, math.MaxInt32, hint)
+					if err != nil {
+						t.Fatal(err)
+					}
+					same := func(a, b []float64) bool {
+						return slices.EqualFunc(a, b, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
+					}
+					for k := range T {
+						if !slices.Equal(c.its, rs.its) || !same(c.acc[k], rs.acc[k]) || !same(c.loss[k], rs.loss[k]) {
+							t.Fatalf("run %d %s: a read with hint %d differs", id, v, hint)
+						}
+					}
+				}
+				rs.mu.Unlock()
+			}
 		}
 	}
 }
@@ -684,5 +812,67 @@ func TestInfoEndpoint(t *testing.T) {
 	}
 	if info.DB != f.path || info.Immutable || info.Schema != store.SchemaVersion || info.Version != "v-test" || info.Poll["run"] != PollRun || info.Poll["runs"] != PollRuns {
 		t.Errorf("info %+v", info)
+	}
+}
+
+// The ranges of a parallel first read hold about as many records each,
+// though later iterations have more (every seen experience is evaluated).
+func TestReadDensity(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "split.db")
+	ids, err := testdb.Write(path, testdb.Run{Preset: "p", Strategy: "naive", Experiences: 5, ItersPerExp: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	s := New(db, Options{})
+	count := func(after, upTo int) int {
+		var n int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM evaluations WHERE run_id = ? AND variant = 'live' AND iteration > ? AND iteration <= ?`, ids[0], after, upTo).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	total := count(-1, 5000)
+	for _, parts := range []int{2, 3, 5, 8} {
+		d, err := s.density(ctx, ids[0], metrics.VariantLive, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := d.points(); math.Abs(p-5001) > 50 {
+			t.Errorf("%v points estimated, want about 5001", p)
+		}
+		cuts := d.cuts(parts)
+		bounds := append(append([]int{-1}, cuts...), 5000)
+		for i := range parts {
+			if bounds[i+1] <= bounds[i] {
+				t.Fatalf("%d parts: bounds %v not increasing", parts, bounds)
+			}
+			if n, want := count(bounds[i], bounds[i+1]), total/parts; math.Abs(float64(n-want)) > 0.1*float64(want) {
+				t.Errorf("%d parts: range (%d, %d] holds %d records, want about %d", parts, bounds[i], bounds[i+1], n, want)
+			}
+		}
+	}
+	// A run evaluated every 10 iterations has a tenth of the points: the
+	// slices are sized for them, not for every iteration.
+	rw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if _, err := rw.Exec(`DELETE FROM evaluations WHERE iteration % 10 != 0`); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.density(ctx, ids[0], metrics.VariantLive, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := d.points(); math.Abs(p-501) > 10 {
+		t.Errorf("every 10 iterations: %v points estimated, want about 501", p)
 	}
 }

@@ -8,6 +8,13 @@
   const main = document.getElementById("main");
   let info = { poll_ms: { run: 500, runs: 2000 } };
   let view = null; // the current view: { stop() }
+  // uPlot's script runs after this one, so that the view's first requests
+  // go out before it is parsed; charts wait for it (all deferred scripts
+  // have run at DOMContentLoaded).
+  const uplotReady = new Promise((resolve) => {
+    if (typeof uPlot !== "undefined") resolve();
+    else window.addEventListener("DOMContentLoaded", () => resolve());
+  });
 
   // ---- helpers ----
   function h(tag, attrs, ...kids) {
@@ -65,14 +72,16 @@
   function setNav(name) {
     for (const n of ["runs", "compare"]) document.getElementById("nav-" + n).classList.toggle("active", n === name);
   }
+  // every calls fn every ms() milliseconds (read at each tick: the poll
+  // intervals of /api/info may arrive after the view started).
   function every(ms, fn) {
     let stopped = false, timer = null;
     const tick = async () => {
       if (stopped) return;
       try { await fn(); } catch (e) { console.warn(e); }
-      if (!stopped) timer = setTimeout(tick, ms);
+      if (!stopped) timer = setTimeout(tick, ms());
     };
-    timer = setTimeout(tick, ms);
+    timer = setTimeout(tick, ms());
     return () => { stopped = true; clearTimeout(timer); };
   }
   function exportLinks(ids, a, b) {
@@ -185,7 +194,7 @@
       } catch (e) { err.replaceChildren(errorBox(e)); }
     }
     load();
-    const stop = every(info.poll_ms.runs, load);
+    const stop = every(() => info.poll_ms.runs, load);
     return { stop };
   }
 
@@ -209,7 +218,7 @@
   // ---- Run view ----
   function runView(id) {
     setNav("runs");
-    const st = { id, detail: null, variants: ["live"], range: null, series: null, last: -1, stopPoll: null, fetching: false, gapsOn: true, minOn: true, chartsFor: "" };
+    const st = { id, detail: null, variants: ["live"], range: null, series: null, last: -1, stopPoll: null, fetching: false, gapsOn: true, minOn: true, chartsFor: "", built: 0, stopped: false };
     const err = h("div");
     const head = h("div");
     const controls = h("div", { class: "controls" });
@@ -381,23 +390,36 @@
       };
       if (accPlot) accPlot.destroy();
       if (lossPlot) lossPlot.destroy();
-      accPlot = new uPlot({ title: "Accuracy on each experience (%)", width: w, height: 380, cursor, scales: { x: { time: false }, y: { range: [0, 100] } },
-        axes: [itAxis, { label: "accuracy (%)" }], series: ser(accIdx, true),
-        hooks: { draw: [decorate], setSelect: [selHook] } }, [s.x].concat(accIdx.map((i) => s.y[i].map((v) => v === null ? null : 100 * v))), accBox);
-      lossPlot = new uPlot({ title: "Evaluation loss on each experience (mean cross-entropy)", width: w, height: 230, cursor, scales: { x: { time: false } },
-        axes: [itAxis, { label: "loss" }], series: ser(lossIdx, false), hooks: { setSelect: [selHook] } },
-        [s.x].concat(lossIdx.map((i) => s.y[i])), lossBox);
-      for (const u of [accPlot, lossPlot]) u.over.addEventListener("dblclick", () => { st.range = null; fetchSeries(true); });
+      lossPlot = null;
       st.accIdx = accIdx; st.lossIdx = lossIdx;
       st.chartsFor = st.variants.join(",");
+      accPlot = new uPlot({ title: "Accuracy on each experience (%)", width: w, height: 380, cursor, scales: { x: { time: false }, y: { range: [0, 100] } },
+        axes: [itAxis, { label: "accuracy (%)" }], series: ser(accIdx, true),
+        hooks: { draw: [decorate], setSelect: [selHook] } }, chartData(s, accIdx, true), accBox);
+      accPlot.over.addEventListener("dblclick", () => { st.range = null; fetchSeries(true); });
+      // The loss chart once the accuracy chart is on screen: in a task
+      // after the next frame.
+      const built = ++st.built;
+      requestAnimationFrame(() => setTimeout(() => {
+        if (built !== st.built || st.stopped) return;
+        lossPlot = new uPlot({ title: "Evaluation loss on each experience (mean cross-entropy)", width: chartWidth(accBox), height: 230, cursor, scales: { x: { time: false } },
+          axes: [itAxis, { label: "loss" }], series: ser(lossIdx, false), hooks: { setSelect: [selHook] } },
+          chartData(st.series, lossIdx, false), lossBox);
+        lossPlot.over.addEventListener("dblclick", () => { st.range = null; fetchSeries(true); });
+        if (st.range) lossPlot.setScale("x", { min: st.range[0], max: st.range[1] });
+      }, 0));
     }
-    function setCharts(s) {
-      const accData = [s.x].concat(st.accIdx.map((i) => s.y[i].map((v) => v === null ? null : 100 * v)));
-      const lossData = [s.x].concat(st.lossIdx.map((i) => s.y[i]));
-      accPlot.setData(accData, true);
-      lossPlot.setData(lossData, true);
+    // chartData is the data of a chart of the curves idxs of s (in % when pct).
+    function chartData(s, idxs, pct) {
+      return [s.x].concat(idxs.map((i) => pct ? s.y[i].map((v) => v === null ? null : 100 * v) : s.y[i]));
+    }
+    function setCharts(s, fresh) {
+      if (!fresh) {
+        accPlot.setData(chartData(s, st.accIdx, true), true);
+        if (lossPlot) lossPlot.setData(chartData(s, st.lossIdx, false), true);
+      }
       if (st.range) {
-        for (const u of [accPlot, lossPlot]) u.setScale("x", { min: st.range[0], max: st.range[1] });
+        for (const u of [accPlot, lossPlot]) if (u) u.setScale("x", { min: st.range[0], max: st.range[1] });
       }
       accBox.dataset.points = String(s.x.length);
       accBox.dataset.last = String(st.last);
@@ -414,10 +436,12 @@
         let q = "/api/series?id=" + st.id + "&variants=" + encodeURIComponent(st.variants.join(",")) + "&width=" + w;
         if (st.range) q += "&from=" + st.range[0] + "&to=" + st.range[1];
         const s = await api(q);
+        await uplotReady;
         st.series = s;
         st.last = Math.max(...Object.values(s.last));
-        if (!accPlot || st.chartsFor !== st.variants.join(",")) buildCharts(s);
-        setCharts(s);
+        const fresh = !accPlot || st.chartsFor !== st.variants.join(",");
+        if (fresh) buildCharts(s);
+        setCharts(s, fresh);
         showNote(s);
         if (st.detail) renderControls();
         const el = document.getElementById("last-iteration");
@@ -465,19 +489,20 @@
         // The run and its curves at once: the chart needs both.
         await Promise.all([loadDetail(), fetchSeries(true)]);
         if (st.detail.run.status === "running") {
-          st.stopPoll = every(info.poll_ms.run, poll);
+          st.stopPoll = every(() => info.poll_ms.run, poll);
           // Progress and ETA: the run's details every few seconds.
-          st.stopDetail = every(5 * info.poll_ms.run, async () => { if (st.detail.run.status === "running") await loadDetail(); });
+          st.stopDetail = every(() => 5 * info.poll_ms.run, async () => { if (st.detail.run.status === "running") await loadDetail(); });
         }
       } catch (e) { err.replaceChildren(errorBox(e)); }
     })();
     const onResize = () => {
       if (!accPlot) return;
       const w = chartWidth(accBox);
-      accPlot.setSize({ width: w, height: 380 }); lossPlot.setSize({ width: w, height: 230 });
+      accPlot.setSize({ width: w, height: 380 });
+      if (lossPlot) lossPlot.setSize({ width: w, height: 230 });
     };
     window.addEventListener("resize", onResize);
-    return { stop() { st.stopPoll && st.stopPoll(); st.stopDetail && st.stopDetail(); window.removeEventListener("resize", onResize); accPlot && accPlot.destroy(); lossPlot && lossPlot.destroy(); } };
+    return { stop() { st.stopped = true; st.stopPoll && st.stopPoll(); st.stopDetail && st.stopDetail(); window.removeEventListener("resize", onResize); accPlot && accPlot.destroy(); lossPlot && lossPlot.destroy(); } };
   }
 
   // ---- Compare view ----
@@ -588,6 +613,7 @@
       if (st.a && st.b && st.a !== st.b) q += "&a=" + st.a + "&b=" + st.b;
       try {
         const d = await api(q);
+        await uplotReady;
         err.replaceChildren();
         draw(d);
         renderReport(d.report);
@@ -614,16 +640,25 @@
     else view = runsView();
   }
   window.addEventListener("hashchange", route);
-  window.addEventListener("DOMContentLoaded", async () => {
-    try {
-      info = await api("/api/info");
+  // The script is deferred: the document is parsed when it runs. The view's
+  // requests go out at once, beside /api/info: the first chart waits for
+  // neither a round trip more nor uPlot's parsing.
+  function start() {
+    api("/api/info").then((i) => {
+      info = i;
       document.getElementById("dbinfo").textContent = info.db + (info.version ? " · cleval " + info.version : "");
       if (info.immutable) {
         const b = document.getElementById("banner");
         b.textContent = "This database is read from a place cleval cannot write (read-only mount or directory): it was opened immutable, so changes made to it after cleval serve started are not shown. Restart cleval serve to see them.";
         b.classList.remove("hidden");
       }
-    } catch (e) { main.replaceChildren(errorBox(e)); return; }
+    }, (e) => {
+      if (view) view.stop();
+      view = null;
+      main.replaceChildren(errorBox(e));
+    });
     route();
-  });
+  }
+  if (document.readyState === "loading") window.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
