@@ -54,8 +54,8 @@ type Group struct {
 var Groups = []Group{
 	{Name: "kernels", Layer: 0, Patterns: []string{"internal/..."},
 		Role: "the engine's compute kernels: float32 matrix products (internal/gemm), sparse-input products (internal/sparse), vectorised element-wise passes (internal/vec), the allocation-free worker pool (internal/par); any new internal package is a kernel unless placed elsewhere"},
-	{Name: "support", Layer: 0, Patterns: []string{"internal/version", "internal/progress", "internal/archtest"},
-		Role: "version strings, the terminal progress bar, this layering check"},
+	{Name: "support", Layer: 0, Patterns: []string{"internal/version", "internal/progress", "internal/tmpfile", "internal/archtest"},
+		Role: "version strings, the terminal progress bar, temporary files of atomic writes, this layering check"},
 	{Name: "datasets", Layer: 1, Patterns: []string{"datasets"},
 		Role: "labelled data without continual-learning concepts: IDX, CSV tables, synthetic data, dataset location and download; pixels stay uint8"},
 	{Name: "metrics", Layer: 1, Patterns: []string{"metrics"},
