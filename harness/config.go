@@ -68,13 +68,15 @@ type Config struct {
 	// IDX directory) for the generators split, permuted, rotated and tasks.
 	Data *datasets.Source `json:"data,omitempty"`
 	// Model is the architecture trained (nn.Archs): "mlp" (the default
-	// when empty), "cnn" or "resnet18r".
+	// when empty), "cnn", "resnet18r", "resnet18r-sta" or
+	// "resnet18r-pla".
 	Model string `json:"model,omitempty"`
 	// Hidden are the hidden-layer sizes of the MLP, each >= 1; empty for
 	// other models.
 	Hidden []int `json:"hidden,omitempty"`
 	// NF is the base width of resnet18r (the channels of its first stage),
-	// >= 1; 0 means 20. Only for resnet18r.
+	// >= 1; 0 means 20. Only for the models with a width (nn.HasWidth:
+	// resnet18r and Dual-Arch's resnet18r-sta and resnet18r-pla).
 	NF int `json:"nf,omitempty"`
 	// BatchNorm is how batch normalisation computes batch statistics
 	// during an update that trains on several segments of rows (new and
@@ -303,7 +305,7 @@ func (c *Config) Resolve() (strategies.Strategy, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c.StrategyParams = r.Params
-	if c.ModelName() == "resnet18r" && c.NF == 0 {
+	if nn.HasWidth(c.ModelName()) && c.NF == 0 {
 		c.NF = nn.DefaultNF
 	}
 	return r.Strategy, nil
@@ -350,8 +352,8 @@ func (c *Config) validateModel() error {
 	switch {
 	case c.NF < 0:
 		return invalid("nf %d: must be >= 1 (0 for 20)", c.NF)
-	case c.NF != 0 && c.ModelName() != "resnet18r":
-		return invalid("nf %d: only the resnet18r model has a width, not %s", c.NF, c.ModelName())
+	case c.NF != 0 && !nn.HasWidth(c.ModelName()):
+		return invalid("nf %d: only the resnet18r models have a width, not %s", c.NF, c.ModelName())
 	}
 	switch c.BatchNorm {
 	case "", BatchNormSeparate, BatchNormJoint:

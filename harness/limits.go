@@ -142,7 +142,7 @@ var (
 		"data.test_fraction":                {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, Zero: "0.2", Name: "test fraction"},
 		"data.shape":                        sizeRange(1),
 		"hidden":                            sizeRange(1),
-		"nf":                                {Min: 1, Max: 4096, Integer: true, Zero: "20 for resnet18r", Name: "width"},
+		"nf":                                {Min: 1, Max: 4096, Integer: true, Zero: "20 for the resnet18r models", Name: "width"},
 		"data.image_shape":                  sizeRange(1),
 		"optimizer.lr":                      {Min: 0, Max: math.MaxFloat64, MinOpen: true, Name: "learning rate"},
 		"optimizer.momentum":                {Min: 0, Max: 1, MaxOpen: true, Name: "momentum"},

@@ -42,32 +42,39 @@ import (
 // folded weights of the arenas it last evaluated, and folds again only
 // when their contents change.
 type ConvNet struct {
-	spec    Spec
-	c       *Compute
-	eng     Engine
-	pool    *par.Pool
-	runner  *conv.Runner
-	params  []float32
-	grads   []float32
-	state   []float32
-	input   conv.Tensor
-	units   []*unit
-	convs   []*convRef
-	bns     []*bnRef
-	poolK   [2]int // average pooling kernel (= stride)
-	poolOut [2]int // pooled map size
-	last    conv.Tensor
-	feat    int
-	head    Linear
-	packLen int // floats of the packed forward weights of every convolution
-	bwdLen  int // floats of the packed backward weights
-	biasLen int // floats of the folded biases
+	spec   Spec
+	c      *Compute
+	eng    Engine
+	pool   *par.Pool
+	runner *conv.Runner
+	params []float32
+	grads  []float32
+	state  []float32
+	input  conv.Tensor
+	units  []*unit
+	convs  []*convRef
+	bns    []*bnRef
+	// The average pooling's windows along each axis of the last map:
+	// output row q averages rows winY[q][0] to winY[q][1]-1 (columns
+	// likewise).
+	winY, winX [][2]int
+	last       conv.Tensor
+	feat       int
+	head       Linear
+	packLen    int // floats of the packed forward weights of every convolution
+	bwdLen     int // floats of the packed backward weights
+	biasLen    int // floats of the folded biases
 
 	job     cnnJob
 	phaseFn func(tid int)
 }
 
-var _ Model = (*ConvNet)(nil)
+var (
+	_ Model            = (*ConvNet)(nil)
+	_ FeatureGradients = (*ConvNet)(nil)
+	_ WeightMatrices   = (*ConvNet)(nil)
+	_ WeightMatrices   = (*MLP)(nil)
+)
 
 const (
 	unitConv  = iota // convolution, optional batch normalisation, optional ReLU
@@ -106,12 +113,17 @@ type layerSpec struct {
 	bias, bn, relu       bool // unitConv
 }
 
-// netSpec describes a ConvNet: its units, then average pooling with a
-// pool×pool kernel and stride (0: the whole last map) and a linear head.
+// netSpec describes a ConvNet: its units, then average pooling and a
+// linear head. The pooling has a pool×pool kernel and stride, the output
+// ⌊H/pool⌋×⌊W/pool⌋ (PyTorch's avg_pool2d); with pool 0 it is adaptive,
+// to an out×out map (PyTorch's AdaptiveAvgPool2d: output row q averages
+// rows ⌊q·H/out⌋ to ⌈(q+1)·H/out⌉−1), out 0 meaning 1 (global average
+// pooling).
 type netSpec struct {
 	spec  Spec
 	units []layerSpec
 	pool  int
+	out   int
 }
 
 // BN constants, PyTorch's defaults.
@@ -202,17 +214,17 @@ func newConvNet(ns netSpec, c *Compute) (*ConvNet, error) {
 		cur = u.out
 	}
 	m.last = cur
-	if ns.pool == 0 {
-		m.poolK = [2]int{cur.H, cur.W}
+	if ns.pool > 0 {
+		m.winY, m.winX = poolWindows(cur.H, ns.pool), poolWindows(cur.W, ns.pool)
+		if len(m.winY) < 1 || len(m.winX) < 1 {
+			return nil, fmt.Errorf("nn: model %s does not fit input %v: its last feature map is %dx%d, smaller than the %dx%d average pooling",
+				spec.Arch, spec.Input, cur.H, cur.W, ns.pool, ns.pool)
+		}
 	} else {
-		m.poolK = [2]int{ns.pool, ns.pool}
+		out := max(ns.out, 1)
+		m.winY, m.winX = adaptiveWindows(cur.H, out), adaptiveWindows(cur.W, out)
 	}
-	m.poolOut = [2]int{cur.H / m.poolK[0], cur.W / m.poolK[1]}
-	if m.poolOut[0] < 1 || m.poolOut[1] < 1 {
-		return nil, fmt.Errorf("nn: model %s does not fit input %v: its last feature map is %dx%d, smaller than the %dx%d average pooling",
-			spec.Arch, spec.Input, cur.H, cur.W, m.poolK[0], m.poolK[1])
-	}
-	m.feat = cur.C * m.poolOut[0] * m.poolOut[1]
+	m.feat = cur.C * len(m.winY) * len(m.winX)
 	m.head = Linear{In: m.feat, Out: spec.Classes, W: nParams, B: nParams + m.feat*spec.Classes}
 	nParams += (m.feat + 1) * spec.Classes
 	m.params = make([]float32, nParams)
@@ -332,6 +344,7 @@ type cnnBuffers struct {
 	features   []float32 // capacity × FeatureDim
 	dfeatures  []float32
 	noBackward bool
+	featGrad   bool         // dfeatures holds a loss's feature gradient (FeatureGrad)
 	ev         []*evalBlock // per thread
 	inferPack  []float32
 	inferBias  []float32
@@ -435,7 +448,7 @@ func (m *ConvNet) Infer(params, state []float32, ws *Workspace, x []float32, n i
 	if len(x) < n*m.InputDim() {
 		panic("nn: Infer: short input")
 	}
-	ws.n, b.noBackward = n, true
+	ws.n, b.noBackward, b.featGrad = n, true, false
 	if !b.folded || !sameBits(params, b.foldParams) || !sameBits(state, b.foldState) {
 		m.fold(b, params, state)
 		if b.foldParams == nil {
@@ -541,7 +554,7 @@ func (m *ConvNet) inferBlocks(tid, u0, u1 int) {
 				cur = f[1]
 			}
 		}
-		poolBlock(m.last, e.buf[cur], 0, m.poolK, m.poolOut, b.features[r0*m.feat:], m.feat, v)
+		poolBlock(m.last, e.buf[cur], 0, m.winY, m.winX, b.features[r0*m.feat:], m.feat, v)
 	}
 }
 
@@ -566,26 +579,47 @@ func (m *ConvNet) forwardEval(e *evalBlock, b *cnnBuffers, cr *convRef, in, dst 
 	cr.l.ForwardBlock(b.inferPack[cr.pack:cr.pack+l.PackedLen()], in, dst, b.inferBias[cr.bias:cr.bias+l.Cout], res, relu, &e.sc)
 }
 
-// poolBlock averages the pk[0]×pk[1] windows of the valid lanes of block
-// blk of x (geometry t) into rows of feat (row stride ld, flattened
+// poolWindows returns the windows of a pooling with kernel and stride k
+// along an axis of n values: ⌊n/k⌋ windows [q·k, q·k+k).
+func poolWindows(n, k int) [][2]int {
+	w := make([][2]int, n/k)
+	for q := range w {
+		w[q] = [2]int{q * k, q*k + k}
+	}
+	return w
+}
+
+// adaptiveWindows returns the windows of an adaptive pooling to out values
+// along an axis of n values, as PyTorch's: [⌊q·n/out⌋, ⌈(q+1)·n/out⌉).
+// Windows may overlap (n not a multiple of out) and repeat (n < out).
+func adaptiveWindows(n, out int) [][2]int {
+	w := make([][2]int, out)
+	for q := range w {
+		w[q] = [2]int{q * n / out, ((q+1)*n + out - 1) / out}
+	}
+	return w
+}
+
+// poolBlock averages the windows (winY × winX) of the valid lanes of
+// block blk of x (geometry t) into rows of feat (row stride ld, flattened
 // channel, row, column).
-func poolBlock(t conv.Tensor, x []float32, blk int, pk, po [2]int, feat []float32, ld, valid int) {
-	area := float32(pk[0] * pk[1])
+func poolBlock(t conv.Tensor, x []float32, blk int, winY, winX [][2]int, feat []float32, ld, valid int) {
 	var s [conv.Lanes]float32
 	for c := range t.C {
 		base := blk*t.Block() + c*t.Plane()
-		for qy := range po[0] {
-			for qx := range po[1] {
+		for qy, wy := range winY {
+			for qx, wx := range winX {
+				area := float32((wy[1] - wy[0]) * (wx[1] - wx[0]))
 				s = [conv.Lanes]float32{}
-				for dy := range pk[0] {
-					for dx := range pk[1] {
-						v := (*[conv.Lanes]float32)(x[base+t.Pixel(qy*pk[0]+dy, qx*pk[1]+dx):])
+				for y := wy[0]; y < wy[1]; y++ {
+					for x0 := wx[0]; x0 < wx[1]; x0++ {
+						v := (*[conv.Lanes]float32)(x[base+t.Pixel(y, x0):])
 						for l := range conv.Lanes {
 							s[l] += v[l]
 						}
 					}
 				}
-				f := (c*po[0]+qy)*po[1] + qx
+				f := (c*len(winY)+qy)*len(winX) + qx
 				for l := range valid {
 					feat[l*ld+f] = s[l] / area
 				}
@@ -595,29 +629,26 @@ func poolBlock(t conv.Tensor, x []float32, blk int, pk, po [2]int, feat []float3
 }
 
 // poolBackward writes into block blk of dx (geometry t) the gradient of
-// the pooling from rows of dfeat: each pixel of a window gets its row's
-// value divided by the window's area; pixels outside every window and
-// lanes at or beyond valid get 0.
-func poolBackward(t conv.Tensor, dx []float32, blk int, pk, po [2]int, dfeat []float32, ld, valid int) {
-	area := float32(pk[0] * pk[1])
+// the pooling from rows of dfeat: each pixel gets, for every window that
+// contains it, its row's value divided by the window's area; pixels
+// outside every window and lanes at or beyond valid get 0.
+func poolBackward(t conv.Tensor, dx []float32, blk int, winY, winX [][2]int, dfeat []float32, ld, valid int) {
 	for c := range t.C {
 		base := blk*t.Block() + c*t.Plane()
 		for y := range t.H {
-			row := dx[base+t.Pixel(y, 0):][:t.W*conv.Lanes]
-			clear(row)
-			qy := y / pk[0]
-			if qy >= po[0] {
-				continue
-			}
-			for x := range t.W {
-				qx := x / pk[1]
-				if qx >= po[1] {
-					continue
-				}
-				f := (c*po[0]+qy)*po[1] + qx
-				d := (*[conv.Lanes]float32)(row[x*conv.Lanes:])
-				for l := range valid {
-					d[l] = dfeat[l*ld+f] / area
+			clear(dx[base+t.Pixel(y, 0):][:t.W*conv.Lanes])
+		}
+		for qy, wy := range winY {
+			for qx, wx := range winX {
+				area := float32((wy[1] - wy[0]) * (wx[1] - wx[0]))
+				f := (c*len(winY)+qy)*len(winX) + qx
+				for y := wy[0]; y < wy[1]; y++ {
+					for x0 := wx[0]; x0 < wx[1]; x0++ {
+						d := (*[conv.Lanes]float32)(dx[base+t.Pixel(y, x0):])
+						for l := range valid {
+							d[l] += dfeat[l*ld+f] / area
+						}
+					}
 				}
 			}
 		}

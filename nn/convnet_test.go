@@ -113,6 +113,13 @@ func reluPattern(p []uint64, m *ConvNet, ws *Workspace) []uint64 {
 // those whose perturbation flips a ReLU.
 func gradCheck(t *testing.T, m *ConvNet, x []float32, n int, groups []int, idx []int, maxSkip float64) {
 	t.Helper()
+	gradCheckLoss(t, m, x, n, groups, idx, maxSkip, false)
+}
+
+// gradCheckLoss is gradCheck of L = Σ w·logits, plus ½·Σ features² when
+// feat is set (its gradient, the features, given through FeatureGrad).
+func gradCheckLoss(t *testing.T, m *ConvNet, x []float32, n int, groups []int, idx []int, maxSkip float64, feat bool) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(9, 9))
 	C := m.OutputDim()
 	wl := randInput(rng, n, C)
@@ -124,11 +131,19 @@ func gradCheck(t *testing.T, m *ConvNet, x []float32, n int, groups []int, idx [
 		for i, v := range lg {
 			s += float64(v) * float64(wl[i])
 		}
+		if feat {
+			for _, v := range m.Features(ws) {
+				s += 0.5 * float64(v) * float64(v)
+			}
+		}
 		return s
 	}
 	m.ZeroGrad()
 	loss()
 	copy(ws.LogitGrad(), wl)
+	if feat {
+		copy(m.FeatureGrad(ws), m.Features(ws))
+	}
 	m.Backward(ws)
 	grad := append([]float32(nil), m.Grads()...)
 	base := reluPattern(nil, m, ws)
@@ -288,6 +303,8 @@ func TestConvNetMatchesReference(t *testing.T) {
 	for _, spec := range []Spec{
 		{Arch: "cnn", Input: Shape{C: 3, H: 9, W: 8}, Classes: 5},
 		{Arch: "resnet18r", Input: Shape{C: 1, H: 28, W: 28}, Classes: 4, NF: 3},
+		{Arch: "resnet18r-sta", Input: Shape{C: 1, H: 20, W: 20}, Classes: 4, NF: 3},
+		{Arch: "resnet18r-pla", Input: Shape{C: 2, H: 13, W: 10}, Classes: 4, NF: 4},
 	} {
 		t.Run(spec.Arch, func(t *testing.T) {
 			t.Parallel()

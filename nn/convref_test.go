@@ -19,6 +19,10 @@ type refNet struct {
 	params []float32
 	state  []float64
 	train  bool
+	// feats, when keep is set, collects the features of every row
+	// forwarded.
+	keep  bool
+	feats []float64
 }
 
 func (r *refNet) conv(x tensor64, cr *convRef) tensor64 {
@@ -124,24 +128,25 @@ func (r *refNet) forward(x []float32, n int) []float64 {
 			in = relu64(y)
 		}
 	}
-	ph, pw := m.poolK[0], m.poolK[1]
-	qh, qw := in.h/ph, in.w/pw
 	h := m.head
 	logits := make([]float64, n*h.Out)
 	for s := range n {
 		feat := make([]float64, h.In)
 		for c := range in.c {
-			for qy := range qh {
-				for qx := range qw {
+			for qy, wy := range m.winY {
+				for qx, wx := range m.winX {
 					sum := 0.0
-					for dy := range ph {
-						for dx := range pw {
-							sum += *in.at(s, c, qy*ph+dy, qx*pw+dx)
+					for y := wy[0]; y < wy[1]; y++ {
+						for x := wx[0]; x < wx[1]; x++ {
+							sum += *in.at(s, c, y, x)
 						}
 					}
-					feat[(c*qh+qy)*qw+qx] = sum / float64(ph*pw)
+					feat[(c*len(m.winY)+qy)*len(m.winX)+qx] = sum / float64((wy[1]-wy[0])*(wx[1]-wx[0]))
 				}
 			}
+		}
+		if r.keep {
+			r.feats = append(r.feats, feat...)
 		}
 		for o := range h.Out {
 			v := float64(r.params[h.B+o])

@@ -157,11 +157,11 @@ func (m *ConvNet) Forward(ws *Workspace, x []float32, n int) []float32 {
 	}
 	if n == 0 {
 		// Nothing to normalise: no statistics, no update.
-		ws.n, b.noBackward = 0, true
+		ws.n, b.noBackward, b.featGrad = 0, true, false
 		return b.logits[:0]
 	}
 	tb := m.layout(ws, n)
-	ws.n, b.noBackward = n, false
+	ws.n, b.noBackward, b.featGrad = n, false, false
 	for _, cr := range m.convs {
 		cr.l.PackForward(tb.fwd[cr.pack:], m.params[cr.w:], nil)
 	}
@@ -183,7 +183,7 @@ func (m *ConvNet) Forward(ws *Workspace, x []float32, n int) []float32 {
 	for _, g := range tb.groups {
 		for i := range g.nb {
 			blk := g.b0 + i
-			poolBlock(m.last, in, blk, m.poolK, m.poolOut, b.features[(g.r0+i*conv.Lanes)*m.feat:], m.feat, tb.blockValid[blk])
+			poolBlock(m.last, in, blk, m.winY, m.winX, b.features[(g.r0+i*conv.Lanes)*m.feat:], m.feat, tb.blockValid[blk])
 		}
 	}
 	return m.headForward(m.params, b, n)
@@ -226,7 +226,30 @@ func (m *ConvNet) forwardUnit(tb *trainBuffers, u *unit, ub *unitBufs, in []floa
 	}
 }
 
-// Backward implements Model.
+// FeatureGrad implements FeatureGradients: the buffer of the gradient
+// with respect to the pooled features (the head's input), to which
+// Backward adds the gradient flowing back from the logits.
+func (m *ConvNet) FeatureGrad(ws *Workspace) []float32 {
+	b := ws.cnn
+	if b == nil || b.net != m {
+		panic("nn: a ConvNet given a workspace of another model")
+	}
+	if b.noBackward {
+		panic("nn: FeatureGrad after an evaluation pass")
+	}
+	if b.dfeatures == nil {
+		b.dfeatures = make([]float32, len(b.features))
+	}
+	g := b.dfeatures[:ws.n*m.feat]
+	if !b.featGrad {
+		clear(g)
+		b.featGrad = true
+	}
+	return g
+}
+
+// Backward implements Model, adding the features' gradient when
+// FeatureGrad was called since the forward pass.
 func (m *ConvNet) Backward(ws *Workspace) {
 	b := ws.cnn
 	if b == nil || b.net != m {
@@ -247,17 +270,24 @@ func (m *ConvNet) Backward(ws *Workspace) {
 		b.dfeatures = make([]float32, len(b.features))
 	}
 	df := b.dfeatures[:n*h.In]
+	// The features' gradient: that of the logits through the head, added
+	// to the loss's own (FeatureGrad) when there is one.
+	var beta float32
+	if b.featGrad {
+		beta = 1
+	}
+	b.featGrad = false
 	if n > 0 {
 		m.eng.Sgemm(true, false, h.In, h.Out, n, 1, feat, h.In, dl, h.Out, 1, m.grads[h.W:h.W+h.In*h.Out], h.Out)
 		vec.AddColSums(m.grads[h.B:h.B+h.Out], dl, h.Out, n)
-		m.eng.Sgemm(false, true, n, h.In, h.Out, 1, dl, h.Out, m.params[h.W:h.W+h.In*h.Out], h.Out, 0, df, h.In)
+		m.eng.Sgemm(false, true, n, h.In, h.Out, 1, dl, h.Out, m.params[h.W:h.W+h.In*h.Out], h.Out, beta, df, h.In)
 	}
 	last := len(m.units) - 1
 	dout := tb.u[last].dout
 	for _, g := range tb.groups {
 		for i := range g.nb {
 			blk := g.b0 + i
-			poolBackward(m.last, dout, blk, m.poolK, m.poolOut, df[(g.r0+i*conv.Lanes)*h.In:], h.In, tb.blockValid[blk])
+			poolBackward(m.last, dout, blk, m.winY, m.winX, df[(g.r0+i*conv.Lanes)*h.In:], h.In, tb.blockValid[blk])
 		}
 	}
 	for _, cr := range m.convs {

@@ -18,9 +18,12 @@
 // being copied into the model.
 //
 // Architectures: "mlp" (MLP), and the convolutional "resnet18r" (the
-// reduced ResNet-18 of continual learning, width Spec.NF, default 20) and
-// "cnn" (three convolutions, for fast tests and quick experiments), both
-// ConvNets. A ConvNet's convolutions run on internal/conv's direct
+// reduced ResNet-18 of continual learning, width Spec.NF, default 20),
+// "cnn" (three convolutions, for fast tests and quick experiments) and
+// Dual-Arch's pair on the reduced ResNet-18, "resnet18r-sta" (resnet18r's
+// width at half its depth, the last map pooled to 2×2) and
+// "resnet18r-pla" (resnet18r's depth at the width that matches the
+// Sta-Net's parameter count, PlaNetWidth), all ConvNets. A ConvNet's convolutions run on internal/conv's direct
 // kernels with the samples of a batch in the vector lanes; its batch
 // normalisations compute statistics per group of rows in training
 // passes (Workspace.SetGroups, as when new and replayed samples are
@@ -31,5 +34,8 @@
 // training step or an evaluation allocates nothing. What some strategies
 // need beyond the Model interface is a small interface of its own, found
 // by type assertion: LinearLayers (the layers' inputs, for OWM),
-// SampleGradients (per-sample squared gradients, for EWC's Fisher).
+// SampleGradients (per-sample squared gradients, for EWC's Fisher),
+// FeatureGradients (a loss on the features, for PCR; MLP and ConvNet) and
+// WeightMatrices (every hidden layer's weight as a matrix, for SGM's
+// low-rank adapters; MLP and ConvNet).
 package nn

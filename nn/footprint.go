@@ -78,15 +78,17 @@ func checkConvNet(describe func(Spec) (netSpec, error), spec Spec) (Footprint, e
 			cur = out
 		}
 	}
-	ph, pw := cur.h, cur.w
-	if ns.pool != 0 {
-		ph, pw = ns.pool, ns.pool
+	// The pooled map: ⌊H/pool⌋×⌊W/pool⌋, or out×out when adaptive.
+	oh := max(ns.out, 1)
+	ow := oh
+	if ns.pool > 0 {
+		oh, ow = cur.h/ns.pool, cur.w/ns.pool
+		if oh < 1 || ow < 1 {
+			return Footprint{}, fmt.Errorf("nn: model %s does not fit input %v: its last feature map is %dx%d, smaller than the %dx%d average pooling",
+				spec.Arch, spec.Input, cur.h, cur.w, ns.pool, ns.pool)
+		}
 	}
-	if cur.h/ph < 1 || cur.w/pw < 1 {
-		return Footprint{}, fmt.Errorf("nn: model %s does not fit input %v: its last feature map is %dx%d, smaller than the %dx%d average pooling",
-			spec.Arch, spec.Input, cur.h, cur.w, ph, pw)
-	}
-	feat := int64(cur.c * (cur.h / ph) * (cur.w / pw))
+	feat := int64(cur.c * oh * ow)
 	f.Params = satAdd(f.Params, satMul(feat+1, int64(spec.Classes)))
 	f.RowValues = satAdd(f.RowValues, satMul(2, satAdd(feat, int64(spec.Classes))))
 	return f, nil

@@ -62,3 +62,25 @@ func (m *MLP) AddSquaredSampleGrads(ws *Workspace, dst []float32) {
 		}
 	}
 }
+
+// Matrices implements WeightMatrices: the hidden layers' In×Out weights
+// (the input layer first), the head left out.
+func (m *MLP) Matrices() []Matrix {
+	out := make([]Matrix, 0, len(m.layers)-1)
+	for _, L := range m.layers[:len(m.layers)-1] {
+		out = append(out, Matrix{Rows: L.in, Cols: L.out, W: L.w, B: L.b, InputRows: true})
+	}
+	return out
+}
+
+// Matrices implements WeightMatrices: every convolution's kernel as a
+// Cout×(Cin·K·K) matrix, in the order of the arenas (the stem, then each
+// block's first and second convolution and its shortcut's).
+func (m *ConvNet) Matrices() []Matrix {
+	out := make([]Matrix, 0, len(m.convs))
+	for _, cr := range m.convs {
+		l := cr.l
+		out = append(out, Matrix{Rows: l.Cout, Cols: l.Cin * l.K * l.K, W: cr.w, B: cr.b})
+	}
+	return out
+}

@@ -115,3 +115,37 @@ type FeatureGradients interface {
 	// forward pass, Backward uses the logits alone.
 	FeatureGrad(ws *Workspace) []float32
 }
+
+// Matrix describes a layer's weight as a Rows×Cols row-major block of the
+// arenas starting at offset W, with the layer's bias at offset B (-1:
+// none). InputRows says which side is the layer's input: true when the
+// rows index the inputs (a fully connected layer's In×Out weight), false
+// when the columns do (a convolution's Cout×(Cin·K·K) kernel in PyTorch's
+// OIHW layout, whose row o holds output channel o's weights over the
+// input channels and the kernel window). Either way Rows·Cols weights
+// start at W.
+type Matrix struct {
+	Rows, Cols int
+	W, B       int
+	InputRows  bool
+}
+
+// In returns the number of inputs of the layer (its fan-in): Rows when
+// InputRows, Cols otherwise.
+func (mx Matrix) In() int {
+	if mx.InputRows {
+		return mx.Rows
+	}
+	return mx.Cols
+}
+
+// WeightMatrices is implemented by models whose hidden layers' weights are
+// matrices: the MLP's hidden fully connected layers, a ConvNet's
+// convolutions. Strategies that act on whole weight matrices (SGM's
+// low-rank adapters) use it. The head (Model.Head) is not among them.
+type WeightMatrices interface {
+	Model
+	// Matrices returns the weight matrices of every layer but the head,
+	// in the order of the arenas (input side first).
+	Matrices() []Matrix
+}

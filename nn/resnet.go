@@ -7,7 +7,8 @@ const DefaultNF = 20
 
 func init() {
 	RegisterArch(Arch{
-		Name: "resnet18r",
+		Name:  "resnet18r",
+		Width: true,
 		Summary: "reduced ResNet-18 of continual learning (nf = 20 by default): conv3×3 BN ReLU, " +
 			"four stages of two BasicBlocks (nf, 2nf, 4nf, 8nf channels), average pooling 4, linear head",
 		New:   func(spec Spec, c *Compute) (Model, error) { return buildConvNet(resnet18rSpec, spec, c) },
@@ -38,24 +39,43 @@ func init() {
 // has 1,094,750 parameters. Inputs whose last map is smaller than 4×4
 // (smaller than 25×25) are refused.
 func resnet18rSpec(spec Spec) (netSpec, error) {
+	nf, err := resnetWidth(&spec)
+	if err != nil {
+		return netSpec{}, err
+	}
+	return resnetSpec(spec, nf, 2, 4, 0), nil
+}
+
+// resnetWidth checks the fields of a ResNet's spec and returns its width,
+// spec.NF or DefaultNF, which it records in spec.
+func resnetWidth(spec *Spec) (int, error) {
 	if spec.NF < 0 {
-		return netSpec{}, fmt.Errorf("nn: model resnet18r: nf %d: must be >= 1 (0: the default %d)", spec.NF, DefaultNF)
+		return 0, fmt.Errorf("nn: model %s: nf %d: must be >= 1 (0: the default %d)", spec.Arch, spec.NF, DefaultNF)
 	}
 	if len(spec.Hidden) > 0 {
-		return netSpec{}, fmt.Errorf("nn: model resnet18r takes no hidden sizes (got %v)", spec.Hidden)
+		return 0, fmt.Errorf("nn: model %s takes no hidden sizes (got %v)", spec.Arch, spec.Hidden)
 	}
-	nf := spec.NF
-	if nf == 0 {
-		nf = DefaultNF
+	if spec.NF == 0 {
+		spec.NF = DefaultNF
 	}
-	spec.NF = nf
-	ns := netSpec{spec: spec, pool: 4}
+	return spec.NF, nil
+}
+
+// resnetSpec describes a reduced ResNet of width nf: the stem
+// conv3×3(in→nf) BN ReLU, four stages of blocks BasicBlocks each (nf,
+// 2nf, 4nf, 8nf channels, strides 1, 2, 2, 2), average pooling (a
+// pool×pool kernel, or with pool 0 adaptive to out×out) and the head.
+func resnetSpec(spec Spec, nf, blocks, pool, out int) netSpec {
+	ns := netSpec{spec: spec, pool: pool, out: out}
 	ns.units = append(ns.units, layerSpec{kind: unitConv, cout: nf, k: 3, stride: 1, pad: 1, bn: true, relu: true})
 	for i, st := range []int{1, 2, 2, 2} {
 		ch := nf << i
-		ns.units = append(ns.units, layerSpec{kind: unitBlock, cout: ch, stride: st}, layerSpec{kind: unitBlock, cout: ch, stride: 1})
+		ns.units = append(ns.units, layerSpec{kind: unitBlock, cout: ch, stride: st})
+		for range blocks - 1 {
+			ns.units = append(ns.units, layerSpec{kind: unitBlock, cout: ch, stride: 1})
+		}
 	}
-	return ns, nil
+	return ns
 }
 
 // smallCNNSpec describes "cnn", a small network for fast tests and quick

@@ -36,10 +36,12 @@ type Spec struct {
 	Classes int
 	// Hidden are the hidden-layer sizes of an MLP.
 	Hidden []int
-	// NF is the width of the reduced ResNet-18 ("resnet18r"): the
-	// channels of its first stage (the others have 2·NF, 4·NF, 8·NF).
-	// Zero means the default, 20; the model's Spec reports the value
-	// used.
+	// NF is the width of the architectures that have one (Arch.Width):
+	// for the reduced ResNet-18 ("resnet18r") and Dual-Arch's Sta-Net
+	// ("resnet18r-sta") the channels of the first stage (the others
+	// have 2·NF, 4·NF, 8·NF); for the Pla-Net ("resnet18r-pla") the width
+	// of the Sta-Net it is paired with. Zero means the default, 20; the
+	// model's Spec reports the value used.
 	NF int `json:"nf,omitempty"`
 }
 
@@ -47,6 +49,9 @@ type Spec struct {
 type Arch struct {
 	// Name is the name Spec.Arch uses; Summary describes it in one line.
 	Name, Summary string
+	// Width says that the architecture takes a width, Spec.NF (zero
+	// meaning DefaultNF); the others refuse a nonzero NF.
+	Width bool
 	// New builds the model (parameters not initialised: call Init).
 	New func(spec Spec, c *Compute) (Model, error)
 	// Check says whether spec describes a model New can build, and its
@@ -87,6 +92,10 @@ func Archs() []Arch {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// HasWidth reports whether the registered architecture arch takes a
+// width (Spec.NF).
+func HasWidth(arch string) bool { return archs[arch].Width }
 
 // New builds the model spec describes, computing with c (nil: the
 // single-threaded reference engine). Its parameters are zero: call Init.

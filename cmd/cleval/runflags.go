@@ -63,7 +63,7 @@ func runFlags() []cli.Flag {
 		fieldFlag("weight-decay", "SGD weight decay", "optimizer.weight_decay"),
 		&cli.StringFlag{Name: "model", Usage: "model architecture: " + strings.Join(modelNames(), ", "), DefaultText: "mlp"},
 		listFlag("hidden", "hidden layer sizes of the mlp, e.g. 400,400", mustRange("hidden"), 1000, presetDefault("hidden", harness.Range{})),
-		fieldFlag("nf", "width of resnet18r (channels of its first stage)", "nf"),
+		fieldFlag("nf", "width of resnet18r and resnet18r-sta (channels of the first stage); resnet18r-pla: that of the Sta-Net it is paired with", "nf"),
 		&cli.StringFlag{Name: "batch-norm", Usage: "batch statistics of an update on new and replayed rows: separate (each its own, as forwarded separately) or joint", DefaultText: "separate"},
 		&cli.StringFlag{Name: "augment", Usage: "augmentation of the training rows: " + strings.Join(streams.Augmentations, ", ") + " (default: none)"},
 		fieldFlag("eval-every", "evaluation period ρ in iterations", "eval.every"),

@@ -26,7 +26,7 @@ func cnnConfig(model, strategy, params string) harness.Config {
 		Eval:           harness.EvalConfig{Every: 2, Size: 30, TestSize: 40, Subset: "fixed", Experiences: harness.EvalSeen},
 		Seed:           5,
 	}
-	if model == "resnet18r" {
+	if model != "cnn" {
 		cfg.NF = 4
 	}
 	cfg.Optimizer.LR, cfg.Optimizer.Momentum = 0.02, 0.9
@@ -37,10 +37,12 @@ func cnnConfig(model, strategy, params string) harness.Config {
 // cnn (and the main ones with resnet18r): every run completes with finite
 // losses and variants, twice with the same bits. Strategies that need what
 // a convolutional model does not have (OWM's layer inputs, EWC's
-// per-sample Fisher) are refused at validation with a line that says so.
+// per-sample Fisher, Dual-Arch's architecture pair, which exists for the
+// Sta-Net resnet18r-sta and is run there) are refused at validation with a
+// line that says so.
 func TestEveryStrategyRunsOnCNNs(t *testing.T) {
 	// ewc-er is replaced by ewc-empirical-er: the Fisher on a subset.
-	refused := map[string]bool{"owm": true, "ewc": true}
+	refused := map[string]bool{"owm": true, "ewc": true, "dualarch-er": true}
 	skip := map[string]bool{"ewc-er": true}
 	extra := []struct{ name, strategy, params string }{
 		{"ewc-minibatch", "ewc", `{"lambda":10,"fisher":"sample","granularity":"minibatch","fisher_samples":64}`},
@@ -76,13 +78,12 @@ func TestEveryStrategyRunsOnCNNs(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"er", "ema-er", "agem", "lwf"} {
-		for _, c := range cases {
-			if c.name != name {
-				continue
-			}
-			t.Run("resnet18r/"+name, func(t *testing.T) {
-				rec := run(t, cnnConfig("resnet18r", c.strategy, c.params))
+	models := map[string]string{"er": "resnet18r", "ema-er": "resnet18r", "agem": "resnet18r", "lwf": "resnet18r",
+		"sgm-er": "resnet18r", "pcr": "resnet18r", "dualarch-er": "resnet18r-sta"}
+	for _, c := range cases {
+		if model, ok := models[c.name]; ok {
+			t.Run(model+"/"+c.name, func(t *testing.T) {
+				rec := run(t, cnnConfig(model, c.strategy, c.params))
 				if rec.status != metrics.RunComplete {
 					t.Fatalf("status %s", rec.status)
 				}

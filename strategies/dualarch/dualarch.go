@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
@@ -136,6 +137,7 @@ type DualArch struct {
 
 var (
 	_ strategies.Strategy        = (*DualArch)(nil)
+	_ strategies.ModelChecker    = (*DualArch)(nil)
 	_ strategies.SegmentHook     = (*DualArch)(nil)
 	_ strategies.LogitHook       = (*DualArch)(nil)
 	_ strategies.VariantProvider = (*DualArch)(nil)
@@ -180,28 +182,82 @@ func PlasticWidth(in, out, depth, budget int) (int, bool) {
 	return lo, true
 }
 
+// StaNet and PlaNet are the architectures of Dual-Arch's pair on the
+// reduced ResNet-18: a run whose model is StaNet gets a PlaNet plastic
+// learner of the same width (nn.Spec.NF).
+const (
+	StaNet = "resnet18r-sta"
+	PlaNet = "resnet18r-pla"
+)
+
+// CheckModel implements strategies.ModelChecker: the run's model is the
+// stable learner, an mlp or the Sta-Net; called with the whole spec
+// (input shape and classes), it also checks that the plastic learner
+// exists (a derived width for its depth within the stable learner's
+// parameter count, a Pla-Net that fits the input).
+func (s *DualArch) CheckModel(spec nn.Spec) error {
+	switch spec.Arch {
+	case "mlp":
+	case StaNet:
+		if len(s.cfg.PlasticHidden) > 0 {
+			return fmt.Errorf("dualarch: plastic_hidden %v sizes an MLP plastic learner; with the stable learner %s the plastic learner is %s: set plastic_hidden to []", s.cfg.PlasticHidden, StaNet, PlaNet)
+		}
+	default:
+		return fmt.Errorf("dualarch: the stable learner (the run's model) is an mlp or Dual-Arch's Sta-Net %s, paired with a plastic learner of about its parameter count; model %s has no such pair here: use model %s", StaNet, spec.Arch, StaNet)
+	}
+	if spec.Input.Dim() > 0 {
+		pl, err := s.plasticSpec(spec)
+		if err != nil {
+			return err
+		}
+		if _, err := nn.New(pl, nil); err != nil {
+			return fmt.Errorf("dualarch: plastic learner: %s", strings.TrimPrefix(err.Error(), "nn: "))
+		}
+	}
+	return s.Wrapper.CheckModel(spec)
+}
+
+// plasticSpec returns the plastic learner's spec for the stable learner's
+// (whole) spec.
+func (s *DualArch) plasticSpec(stable nn.Spec) (nn.Spec, error) {
+	pl := stable
+	switch stable.Arch {
+	case "mlp":
+		hidden := s.cfg.PlasticHidden
+		if len(hidden) == 0 {
+			in, C := stable.Input.Dim(), stable.Classes
+			budget := MLPParams(slices.Concat([]int{in}, stable.Hidden, []int{C}))
+			w, ok := PlasticWidth(in, C, s.cfg.PlasticDepth, budget)
+			if !ok {
+				return pl, fmt.Errorf("dualarch: no plastic learner of %d hidden layers fits the stable learner's %d parameters; lower plastic_depth or set plastic_hidden", s.cfg.PlasticDepth, budget)
+			}
+			hidden = make([]int, s.cfg.PlasticDepth)
+			for i := range hidden {
+				hidden[i] = w
+			}
+		}
+		pl.Hidden = slices.Clone(hidden)
+	case StaNet:
+		pl.Arch = PlaNet
+		if pl.NF == 0 {
+			pl.NF = nn.DefaultNF
+		}
+	default:
+		return pl, fmt.Errorf("dualarch: model %s has no plastic counterpart", stable.Arch)
+	}
+	return pl, nil
+}
+
 // Setup implements strategies.Strategy.
 func (s *DualArch) Setup(ctx *strategies.Context) error {
 	m := ctx.Model
-	stable := m.Spec()
-	if stable.Arch != "mlp" {
-		return fmt.Errorf("dualarch: the stable learner is a %s; Dual-Arch's pair of architectures is defined here for MLPs only", stable.Arch)
+	if err := s.CheckModel(nn.Spec{Arch: m.Spec().Arch}); err != nil {
+		return err
 	}
-	hidden := s.cfg.PlasticHidden
-	if len(hidden) == 0 {
-		in, C := m.InputDim(), m.OutputDim()
-		budget := MLPParams(slices.Concat([]int{in}, stable.Hidden, []int{C}))
-		w, ok := PlasticWidth(in, C, s.cfg.PlasticDepth, budget)
-		if !ok {
-			return fmt.Errorf("dualarch: no plastic learner of %d hidden layers fits the stable learner's %d parameters; lower plastic_depth or set plastic_hidden", s.cfg.PlasticDepth, budget)
-		}
-		hidden = make([]int, s.cfg.PlasticDepth)
-		for i := range hidden {
-			hidden[i] = w
-		}
+	var err error
+	if s.spec, err = s.plasticSpec(m.Spec()); err != nil {
+		return err
 	}
-	s.spec = stable
-	s.spec.Hidden = slices.Clone(hidden)
 	pl, err := nn.New(s.spec, m.Compute())
 	if err != nil {
 		return fmt.Errorf("dualarch: plastic learner: %v", err)

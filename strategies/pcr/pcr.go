@@ -122,15 +122,46 @@ type PCR struct {
 
 var (
 	_ strategies.Strategy     = (*PCR)(nil)
+	_ strategies.ModelChecker = (*PCR)(nil)
 	_ strategies.LogitHook    = (*PCR)(nil)
 	_ strategies.GradientHook = (*PCR)(nil)
 )
 
+// CheckModel implements strategies.ModelChecker: called with the whole
+// spec, it refuses augmentation of samples that are not 1-channel images
+// and a model that does not back-propagate a loss on its features
+// (nn.FeatureGradients, which it builds the model to ask).
+func (s *PCR) CheckModel(spec nn.Spec) error {
+	if spec.Input.Dim() == 0 {
+		return nil
+	}
+	if len(s.cfg.Augment) > 0 {
+		if _, _, err := augShape([]int{spec.Input.C, spec.Input.H, spec.Input.W}); err != nil {
+			return err
+		}
+	}
+	if m, err := nn.New(spec, nil); err == nil {
+		if _, err := featureGradients(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// featureGradients returns m's feature gradients, or why it has none.
+func featureGradients(m nn.Model) (nn.FeatureGradients, error) {
+	fg, ok := m.(nn.FeatureGradients)
+	if !ok {
+		return nil, fmt.Errorf("pcr: the model (%s) does not back-propagate a loss on its features (nn.FeatureGradients)", m.Spec().Arch)
+	}
+	return fg, nil
+}
+
 // Setup implements strategies.Strategy.
 func (s *PCR) Setup(ctx *strategies.Context) error {
-	fg, ok := ctx.Model.(nn.FeatureGradients)
-	if !ok {
-		return fmt.Errorf("pcr: the model (%s) does not back-propagate a loss on its features (nn.FeatureGradients)", ctx.Model.Spec().Arch)
+	fg, err := featureGradients(ctx.Model)
+	if err != nil {
+		return err
 	}
 	s.fg = fg
 	if s.cfg.ReplayBatchSize == 0 {
@@ -186,12 +217,20 @@ func imageShape(ctx *strategies.Context) (h, w int, err error) {
 	} else if len(ctx.Stream.Experiences) > 0 && ctx.Stream.Experiences[0].Train.Data != nil {
 		shape = ctx.Stream.Experiences[0].Train.Data.Shape
 	}
+	return augShape(shape)
+}
+
+// augShape returns the height and width of samples of the given shape
+// (H×W or C×H×W), or why the augmentation cannot transform them: they are
+// not images of at least 2×2 pixels, or have more than one channel.
+func augShape(shape []int) (h, w int, err error) {
+	if len(shape) == 2 {
+		shape = []int{1, shape[0], shape[1]}
+	}
 	switch {
-	case len(shape) == 2:
-		return shape[0], shape[1], nil
-	case len(shape) == 3 && shape[0] == 1:
+	case len(shape) == 3 && shape[0] == 1 && shape[1] > 1 && shape[2] > 1:
 		return shape[1], shape[2], nil
-	case len(shape) == 3:
+	case len(shape) == 3 && shape[0] > 1 && shape[1] > 1 && shape[2] > 1:
 		return 0, 0, fmt.Errorf("pcr: augmentation is implemented for 1-channel images, the samples have shape %v; set augment to []", shape)
 	}
 	return 0, 0, fmt.Errorf("pcr: augmentation needs image samples, the samples have shape %v; set augment to []", shape)

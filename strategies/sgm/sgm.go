@@ -135,7 +135,8 @@ type SGM struct {
 	lp, lg   []float32 // adapters and their gradients
 	loraOpt  *nn.SGD
 	scale    float32
-	hidB     []float32 // the frozen hidden biases
+	frozen   []float32 // the parameters at the experience start (W0 and the frozen rest)
+	body     [][2]int  // the ranges of the parameters outside the head
 	loraInit bool      // adapters drawn for the current experience
 	pending  bool      // lg holds the gradients of an update not yet applied
 
@@ -149,16 +150,16 @@ type SGM struct {
 	cnts []int
 }
 
-// adapter is the LoRA pair of one hidden layer: W = W0 + s·P·Q.
+// adapter is the LoRA pair of one weight matrix: W = W0 + s·P·Q.
 type adapter struct {
-	L    nn.Linear
-	w0   []float32
-	p, q int // offsets of P (In×r) and Q (r×Out) in lp and lg
-	b    int // offset of the layer's bias in hidB
+	M    nn.Matrix
+	w0   []float32 // W0: the matrix's part of frozen
+	p, q int       // offsets of P (Rows×r) and Q (r×Cols) in lp and lg
 }
 
 var (
 	_ strategies.Strategy     = (*SGM)(nil)
+	_ strategies.ModelChecker = (*SGM)(nil)
 	_ strategies.LogitHook    = (*SGM)(nil)
 	_ strategies.GradientHook = (*SGM)(nil)
 )
@@ -204,10 +205,33 @@ func (s *SGM) Setup(ctx *strategies.Context) error {
 	return s.Init(ctx, s)
 }
 
-func (s *SGM) setupLoRA(ctx *strategies.Context) error {
-	ll, ok := ctx.Model.(nn.LinearLayers)
+// CheckModel implements strategies.ModelChecker: the component lora needs
+// the weight matrices of the model's hidden layers (nn.WeightMatrices).
+// Called with the whole spec, it builds the model to ask it.
+func (s *SGM) CheckModel(spec nn.Spec) error {
+	if slices.Contains(s.cfg.Components, CompLoRA) && spec.Input.Dim() > 0 {
+		if m, err := nn.New(spec, nil); err == nil {
+			if _, err := loraMatrices(m); err != nil {
+				return err
+			}
+		}
+	}
+	return s.Wrapper.CheckModel(spec)
+}
+
+// loraMatrices returns the weight matrices lora adapts, or why m has none.
+func loraMatrices(m nn.Model) ([]nn.Matrix, error) {
+	wm, ok := m.(nn.WeightMatrices)
 	if !ok {
-		return fmt.Errorf("sgm: component lora needs a model of fully connected layers (nn.LinearLayers), got %s; leave lora out of components", ctx.Model.Spec().Arch)
+		return nil, fmt.Errorf("sgm: component lora adapts the weight matrices of the hidden layers (nn.WeightMatrices), which model %s does not give; leave lora out of components", m.Spec().Arch)
+	}
+	return wm.Matrices(), nil
+}
+
+func (s *SGM) setupLoRA(ctx *strategies.Context) error {
+	mats, err := loraMatrices(ctx.Model)
+	if err != nil {
+		return err
 	}
 	cfg, ok := runopt.SGDConfig(ctx.Optimizer)
 	if !ok {
@@ -215,16 +239,31 @@ func (s *SGM) setupLoRA(ctx *strategies.Context) error {
 	}
 	cfg.LR *= s.cfg.LoRALRScale
 	r := s.cfg.Rank
-	lin := ll.Linears()
-	n, nb := 0, 0
-	for _, L := range lin[:len(lin)-1] {
-		s.layers = append(s.layers, adapter{L: L, w0: make([]float32, L.In*L.Out), p: n, q: n + L.In*r, b: nb})
-		n += L.In*r + r*L.Out
-		nb += L.Out
+	params := ctx.Model.Params()
+	s.frozen = make([]float32, len(params))
+	n := 0
+	for _, mx := range mats {
+		s.layers = append(s.layers, adapter{M: mx, w0: s.frozen[mx.W : mx.W+mx.Rows*mx.Cols], p: n, q: n + mx.Rows*r})
+		n += mx.Rows*r + r*mx.Cols
+	}
+	// The body: every parameter outside the head's weight and bias.
+	h := s.head
+	head := [][2]int{{h.W, h.W + h.In*h.Out}, {h.B, h.B + h.Out}}
+	if head[1][0] < head[0][0] {
+		head[0], head[1] = head[1], head[0]
+	}
+	at := 0
+	for _, hr := range head {
+		if hr[0] > at {
+			s.body = append(s.body, [2]int{at, hr[0]})
+		}
+		at = max(at, hr[1])
+	}
+	if at < len(params) {
+		s.body = append(s.body, [2]int{at, len(params)})
 	}
 	s.lp = make([]float32, n)
 	s.lg = make([]float32, n)
-	s.hidB = make([]float32, nb)
 	s.loraOpt = nn.NewSGD(cfg, n)
 	s.scale = float32(s.cfg.LoRAAlpha / float64(r))
 	return nil
@@ -277,21 +316,25 @@ func (s *SGM) AfterExperience(ctx *strategies.Context, exp *streams.Experience) 
 }
 
 // resetLoRA merges the adapters into the weights (W0 ← W, which the
-// forward pass uses: W0 + s·P·Q), draws new ones (P as loralib's A, Q = 0)
-// and resets their optimizer; it also records the hidden biases, frozen
-// while the adapters train.
+// forward pass uses: W0 + s·P·Q), records every other parameter outside
+// the head (frozen while the adapters train), draws new adapters (the
+// factor on the layer's input side as loralib's A, U(±1/√fan-in), the
+// other 0) and resets their optimizer.
 func (s *SGM) resetLoRA(ctx *strategies.Context) {
 	params := ctx.Model.Params()
 	r := s.cfg.Rank
+	copy(s.frozen, params)
 	for _, a := range s.layers {
-		copy(a.w0, params[a.L.W:a.L.W+a.L.In*a.L.Out])
-		copy(s.hidB[a.b:a.b+a.L.Out], params[a.L.B:a.L.B+a.L.Out])
-		bound := 1 / math.Sqrt(float64(a.L.In))
-		P := s.lp[a.p : a.p+a.L.In*r]
-		for i := range P {
-			P[i] = float32((2*ctx.Rand.Float64() - 1) * bound)
+		P, Q := s.lp[a.p:a.p+a.M.Rows*r], s.lp[a.q:a.q+r*a.M.Cols]
+		random, zero := Q, P
+		if a.M.InputRows {
+			random, zero = P, Q
 		}
-		clear(s.lp[a.q : a.q+r*a.L.Out])
+		bound := 1 / math.Sqrt(float64(a.M.In()))
+		for i := range random {
+			random[i] = float32((2*ctx.Rand.Float64() - 1) * bound)
+		}
+		clear(zero)
 	}
 	s.loraOpt.Reset()
 	s.loraInit = true
@@ -398,25 +441,25 @@ func (s *SGM) Step(ctx *strategies.Context, b *streams.Batch) (strategies.StepRe
 	return res, nil
 }
 
-// materialise sets every hidden layer's weights to W0 + s·P·Q and its bias
-// to the frozen value.
+// materialise restores every parameter outside the head to its frozen
+// value and sets every adapted matrix to W0 + s·P·Q.
 func (s *SGM) materialise(ctx *strategies.Context) {
 	p := ctx.Model.Params()
 	c := ctx.Model.Compute()
 	r := s.cfg.Rank
+	for _, b := range s.body {
+		copy(p[b[0]:b[1]], s.frozen[b[0]:b[1]])
+	}
 	for _, a := range s.layers {
-		In, Out := a.L.In, a.L.Out
-		W := p[a.L.W : a.L.W+In*Out]
-		copy(W, a.w0)
-		c.Sgemm(false, false, In, Out, r, s.scale, s.lp[a.p:a.p+In*r], r, s.lp[a.q:a.q+r*Out], Out, 1, W, Out)
-		copy(p[a.L.B:a.L.B+Out], s.hidB[a.b:a.b+Out])
+		R, C := a.M.Rows, a.M.Cols
+		c.Sgemm(false, false, R, C, r, s.scale, s.lp[a.p:a.p+R*r], r, s.lp[a.q:a.q+r*C], C, 1, p[a.M.W:a.M.W+R*C], C)
 	}
 }
 
 // HookGradient implements strategies.GradientHook: with LoRA active, the
-// hidden layers' weight gradient G becomes the adapters' gradients
+// gradient G of every adapted matrix becomes the adapters' gradients
 // (dP = s·G·Qᵀ, dQ = s·Pᵀ·G, applied by Step after the update) and the
-// hidden layers' own gradients are cleared.
+// gradients of every parameter outside the head are cleared.
 func (s *SGM) HookGradient(ctx *strategies.Context, _ *strategies.Update) float64 {
 	if !s.active || !s.lr {
 		return 0
@@ -425,12 +468,13 @@ func (s *SGM) HookGradient(ctx *strategies.Context, _ *strategies.Update) float6
 	c := ctx.Model.Compute()
 	r := s.cfg.Rank
 	for _, a := range s.layers {
-		In, Out := a.L.In, a.L.Out
-		G := g[a.L.W : a.L.W+In*Out]
-		c.Sgemm(false, true, In, r, Out, s.scale, G, Out, s.lp[a.q:a.q+r*Out], Out, 0, s.lg[a.p:a.p+In*r], r)
-		c.Sgemm(true, false, r, Out, In, s.scale, s.lp[a.p:a.p+In*r], r, G, Out, 0, s.lg[a.q:a.q+r*Out], Out)
-		clear(G)
-		clear(g[a.L.B : a.L.B+Out])
+		R, C := a.M.Rows, a.M.Cols
+		G := g[a.M.W : a.M.W+R*C]
+		c.Sgemm(false, true, R, r, C, s.scale, G, C, s.lp[a.q:a.q+r*C], C, 0, s.lg[a.p:a.p+R*r], r)
+		c.Sgemm(true, false, r, C, R, s.scale, s.lp[a.p:a.p+R*r], r, G, C, 0, s.lg[a.q:a.q+r*C], C)
+	}
+	for _, b := range s.body {
+		clear(g[b[0]:b[1]])
 	}
 	s.pending = true
 	return 0

@@ -9,6 +9,7 @@ import (
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	_ "github.com/cleval/cleval/strategies/finetune"
+	_ "github.com/cleval/cleval/strategies/regularize"
 	_ "github.com/cleval/cleval/strategies/replay"
 	"github.com/cleval/cleval/strategies/strategytest"
 	"github.com/cleval/cleval/streams"
@@ -207,15 +208,15 @@ func TestLoRAForwardAndMerge(t *testing.T) {
 	}
 	qNonzero := false
 	for _, a := range s.layers {
-		In, Out := a.L.In, a.L.Out
+		In, Out := a.M.Rows, a.M.Cols
 		// W0 and the biases are those of the experience start.
 		for i := range In * Out {
-			if a.w0[i] != start[a.L.W+i] {
+			if a.w0[i] != start[a.M.W+i] {
 				t.Fatal("W0 is not the weights at the experience start")
 			}
 		}
 		for o := range Out {
-			if p[a.L.B+o] != start[a.L.B+o] {
+			if p[a.M.B+o] != start[a.M.B+o] {
 				t.Fatalf("hidden bias %d moved", o)
 			}
 		}
@@ -245,7 +246,7 @@ func TestLoRAForwardAndMerge(t *testing.T) {
 			unmerged := base + sc*low
 			merged := 0.0
 			for i := range In {
-				merged += x[i] * float64(p[a.L.W+i*Out+o])
+				merged += x[i] * float64(p[a.M.W+i*Out+o])
 			}
 			if math.Abs(unmerged-merged) > 1e-5*(1+math.Abs(unmerged)) {
 				t.Fatalf("layer output %d: unmerged forward %v, merged weights give %v", o, unmerged, merged)
@@ -276,13 +277,13 @@ func TestLoRAForwardAndMerge(t *testing.T) {
 		}
 	}
 	for _, a := range s.layers {
-		for _, v := range s.lp[a.q : a.q+r*a.L.Out] {
+		for _, v := range s.lp[a.q : a.q+r*a.M.Cols] {
 			if v != 0 {
 				t.Fatal("Q is not 0 after the merge")
 			}
 		}
-		for i := range a.L.In * a.L.Out {
-			if a.w0[i] != m.Params()[a.L.W+i] {
+		for i := range a.M.Rows * a.M.Cols {
+			if a.w0[i] != m.Params()[a.M.W+i] {
 				t.Fatal("W0 is not the merged weights")
 			}
 		}

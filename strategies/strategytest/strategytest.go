@@ -31,6 +31,9 @@ type Options struct {
 	// the samples are then images of Dim = H·W values (1×H×W, H = W when
 	// Dim is a square, else 1×1×Dim).
 	Arch string
+	// NF is the width of an Arch that has one (nn.HasWidth); 0 means
+	// nn.DefaultNF.
+	NF int
 	// BatchSize; 0 means 16.
 	BatchSize int
 	// LR of plain SGD with momentum 0.9; 0 means 0.05.
@@ -104,7 +107,7 @@ func Context(s *streams.Stream, o Options) *strategies.Context {
 		sizes := append([]int{s.InputDim}, o.Hidden...)
 		m, err = nn.NewMLP(append(sizes, s.NumClasses), nil)
 	} else {
-		m, err = nn.New(nn.Spec{Arch: o.Arch, Input: nn.Shape(s.Shape()), Classes: s.NumClasses}, nil)
+		m, err = nn.New(nn.Spec{Arch: o.Arch, Input: nn.Shape(s.Shape()), Classes: s.NumClasses, NF: o.NF}, nil)
 	}
 	if err != nil {
 		panic(err)
