@@ -125,6 +125,9 @@ func init() {
 		New: func(spec nn.Spec, c *nn.Compute) (nn.Model, error) {
 			m, err := nn.New(nn.Spec{Arch: "cnn", Input: spec.Input, Classes: spec.Classes}, c)
 			return opaque{m, spec}, err
+		},
+		Check: func(spec nn.Spec) (nn.Footprint, error) {
+			return nn.Check(nn.Spec{Arch: "cnn", Input: spec.Input, Classes: spec.Classes})
 		}})
 }
 

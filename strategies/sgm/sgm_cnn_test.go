@@ -191,6 +191,9 @@ func init() {
 		New: func(spec nn.Spec, c *nn.Compute) (nn.Model, error) {
 			m, err := nn.New(nn.Spec{Arch: "mlp", Input: spec.Input, Classes: spec.Classes, Hidden: []int{8}}, c)
 			return opaque{m, spec}, err
+		},
+		Check: func(spec nn.Spec) (nn.Footprint, error) {
+			return nn.Check(nn.Spec{Arch: "mlp", Input: spec.Input, Classes: spec.Classes, Hidden: []int{8}})
 		}})
 }
 
