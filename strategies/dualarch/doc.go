@@ -65,10 +65,15 @@
 //
 // # Models
 //
-// Dual-Arch needs MLPs here: on resnet18r the stable learner would be the
-// paper's Sta-Net (ResNet-18 width, half the depth, 4×4 average pooling
-// widening the classifier input) and the plastic learner Pla-Net (ResNet-18
-// depth, width reduced to the same parameter count), which need
-// architecture descriptions the convolutional engine provides; until then a
-// model that is not an MLP is refused at setup.
+// The stable learner is the run's model: an MLP (the plastic learner an
+// MLP sized as above) or the paper's Sta-Net on the reduced ResNet-18,
+// model "resnet18r-sta" (resnet18r's width nf at half its depth, one
+// BasicBlock per stage, the last map average-pooled to 2×2, so the head
+// sees four times resnet18r's features); its plastic learner is then the
+// Pla-Net "resnet18r-pla" (resnet18r's depth, two blocks per stage, global
+// average pooling, at the largest width whose parameter count does not
+// exceed the Sta-Net's: 13 for nf 20 on 1-channel images with 10
+// classes). The authors' code builds both from its ResNet-18 with the
+// pooled map of the Sta-Net 2×2 ("final_size"). Other models (resnet18r,
+// cnn) have no such pair and are refused at validation.
 package dualarch

@@ -60,7 +60,7 @@
 // # Choices
 //
 // The paper's network is a reduced ResNet-18; here any model with
-// nn.FeatureGradients (the MLP; resnet18r when its engine implements the
-// capability). The method is class-incremental: on task-incremental
+// nn.FeatureGradients (the MLP and every ConvNet: resnet18r, cnn and
+// Dual-Arch's pair). The method is class-incremental: on task-incremental
 // streams the loss ignores the task masks (the evaluation applies them).
 package pcr

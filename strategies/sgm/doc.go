@@ -82,9 +82,15 @@
 // # Models
 //
 // init and soft use only the model's features and head (any nn.Model);
-// oocf the head; lora needs nn.LinearLayers (MLPs: every layer but the
-// last). On a convolutional model without LinearLayers the lora component
-// is refused at setup; the others apply unchanged.
+// oocf the head; lora needs nn.WeightMatrices: on an MLP the hidden
+// layers' weights, on a ConvNet every convolution's kernel as a
+// Cout×(Cin·K·K) matrix (the 1×1 shortcuts included). While the adapters
+// train, every parameter outside the head that is not an adapted matrix
+// is frozen (restored after each update): the hidden biases of an MLP,
+// the batch normalisations' weights and biases of a ConvNet. The batch
+// normalisations' running statistics are model state, not parameters:
+// training passes update them as usual. A model without WeightMatrices is
+// refused once its spec is known, before anything runs.
 //
 // # Reference measures
 //
