@@ -16,6 +16,7 @@ type Inputs struct {
 	rows        int
 	allowSparse bool
 	decided     bool
+	grow        int // rows Grow asked room for before the form was chosen
 	dense       []float32
 	csr         *sparse.CSR
 }
@@ -41,6 +42,8 @@ func (in *Inputs) Append(x []float32, n int) {
 		in.decided = true
 		if in.allowSparse && sparse.ZeroFraction(x[:n*in.dim], n, in.dim, zeroSampleInputs) >= SparseThreshold {
 			in.csr = &sparse.CSR{}
+		} else {
+			in.dense = slices.Grow(in.dense, in.grow*in.dim)
 		}
 	}
 	if in.csr != nil {
@@ -60,9 +63,14 @@ func (in *Inputs) Dim() int { return in.dim }
 // Sparse reports whether the rows are kept as a sparse matrix.
 func (in *Inputs) Sparse() bool { return in.csr != nil }
 
-// Grow reserves room for n more dense rows (a hint; sparse sets ignore it).
+// Grow reserves room for n more dense rows (a hint; sparse sets ignore
+// it). Before the first Append chooses the form, the room is reserved
+// once the rows turn out dense.
 func (in *Inputs) Grow(n int) {
-	if in.csr == nil {
+	switch {
+	case !in.decided:
+		in.grow += n
+	case in.csr == nil:
 		in.dense = slices.Grow(in.dense, n*in.dim)
 	}
 }

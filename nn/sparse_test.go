@@ -98,3 +98,34 @@ func TestThreadCountDoesNotChangeBits(t *testing.T) {
 		}
 	}
 }
+
+// TestInputsGrowReservesForTheChosenForm: room reserved before the first
+// Append goes to dense rows only, once they turn out dense; rows kept
+// sparse never get a dense buffer.
+func TestInputsGrowReservesForTheChosenForm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	m, _ := NewMLP([]int{784, 8, 10}, nil)
+	sp := m.NewInputs()
+	sp.Grow(1000)
+	sp.Append(mnistLike(rng, 10), 10)
+	if !sp.Sparse() || cap(sp.dense) != 0 {
+		t.Fatalf("sparse rows: sparse %v, dense capacity %d; want sparse and 0", sp.Sparse(), cap(sp.dense))
+	}
+	dense := make([]float32, 10*784)
+	for i := range dense {
+		dense[i] = rng.Float32() + 0.5
+	}
+	de := m.NewInputs()
+	de.Grow(1000)
+	de.Append(dense, 10)
+	if de.Sparse() || cap(de.dense) < 1000*784 {
+		t.Fatalf("dense rows: sparse %v, capacity %d; want dense with room for 1000 rows (%d)", de.Sparse(), cap(de.dense), 1000*784)
+	}
+	first := &de.dense[0]
+	for range 99 {
+		de.Append(dense, 10)
+	}
+	if &de.dense[0] != first {
+		t.Fatal("the dense rows were moved while filling the reserved room")
+	}
+}
