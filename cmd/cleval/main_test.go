@@ -363,7 +363,7 @@ func dump(t *testing.T, path string) string {
 func TestThreadsAndWorkersGiveIdenticalRecords(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	common := []string{"run", "--epochs", "1", "--iterations", "20", "--seeds", "0,1", "--eval-size", "300", "--quiet"}
+	common := []string{"run", "--epochs", "1", "--iterations", "20", "--seeds", "0,1", "--eval-size", "300", "--test-size", "1000", "--quiet"}
 	var dumps []string
 	for _, extra := range [][]string{
 		{"--threads", "1", "--workers", "1"},
