@@ -440,3 +440,36 @@ func TestCIFARFileShrinks(t *testing.T) {
 		t.Errorf("shrunk file: %v", err)
 	}
 }
+
+// TestCIFARWriteSynthetic: the synthetic files read back through OpenDir
+// with perClass samples of every class per file, labels cycling through
+// the classes.
+func TestCIFARWriteSynthetic(t *testing.T) {
+	t.Parallel()
+	for _, f := range []CIFARFormat{CIFAR10, CIFAR100} {
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "new")
+			if err := f.WriteSynthetic(dir, 2); err != nil {
+				t.Fatal(err)
+			}
+			p, err := f.OpenDir(dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			classes := f.NumClasses()
+			files := len(f.Files())
+			if got, want := len(p.Train.Labels), 2*classes*(files-1); got != want {
+				t.Fatalf("%d training samples, want %d", got, want)
+			}
+			if got := len(p.Test.Labels); got != 2*classes {
+				t.Fatalf("%d test samples, want %d", got, 2*classes)
+			}
+			for i, y := range p.Test.Labels {
+				if int(y) != i%classes {
+					t.Fatalf("test sample %d has label %d, want %d", i, y, i%classes)
+				}
+			}
+		})
+	}
+}
