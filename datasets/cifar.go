@@ -362,9 +362,9 @@ func (f CIFARFormat) WriteFile(path string, labels, pixels []uint8) error {
 // WriteSynthetic writes every file of the format into dir (created if
 // needed) with perClass records of each class per file: a small, learnable
 // stand-in in the exact binary format (labels cycle through the classes,
-// CIFAR-100's coarse label is fine/5; a pixel of class c is
-// (20·c + a pattern below 16) mod 256), for tests and for trying the CIFAR benchmarks where
-// the real files cannot be downloaded.
+// CIFAR-100's coarse label is fine/5; a pixel of class c is (20·c + a
+// pattern below 16) mod 256), for tests and for trying the CIFAR
+// benchmarks where the real files cannot be downloaded.
 func (f CIFARFormat) WriteSynthetic(dir string, perClass int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
