@@ -13,6 +13,10 @@ func TestCheckMatchesTheBuiltModel(t *testing.T) {
 		{Arch: "resnet18r", Input: Shape{C: 3, H: 32, W: 32}, Classes: 10},
 		{Arch: "resnet18r", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, NF: 4},
 		{Arch: "resnet18r", Input: Shape{C: 1, H: 64, W: 40}, Classes: 7, NF: 3},
+		{Arch: "resnet18r-sta", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10},
+		{Arch: "resnet18r-sta", Input: Shape{C: 3, H: 9, W: 13}, Classes: 5, NF: 6},
+		{Arch: "resnet18r-pla", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10},
+		{Arch: "resnet18r-pla", Input: Shape{C: 3, H: 5, W: 40}, Classes: 5, NF: 6},
 	} {
 		f, err := Check(spec)
 		if err != nil {
@@ -33,6 +37,8 @@ func TestCheckMatchesTheBuiltModel(t *testing.T) {
 	for _, spec := range []Spec{
 		{Arch: "resnet18r", Input: Shape{C: 1, H: 4, W: 4}, Classes: 10},
 		{Arch: "resnet18r", Input: Shape{C: 3, H: 24, W: 32}, Classes: 10},
+		{Arch: "resnet18r-pla", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, NF: 1},
+		{Arch: "resnet18r-sta", Input: Shape{C: 1, H: 28, W: 28}, Classes: 10, Hidden: []int{3}},
 		{Arch: "mlp", Input: Flat(4), Classes: 2, NF: 3},
 		{Arch: "cnn", Input: Flat(4), Classes: 2, Hidden: []int{3}},
 		{Arch: "nope", Input: Flat(4), Classes: 2},
