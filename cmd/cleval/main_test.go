@@ -358,31 +358,37 @@ func dump(t *testing.T, path string) string {
 
 // TestThreadsAndWorkersGiveIdenticalRecords: the same seeds with 1 or 2
 // threads per run, and with 1 or 2 runs in parallel, store bit-identical
-// records and metrics (MNIST, the reference model, a smaller evaluation
-// subset to keep the test short).
+// records and metrics: the reference experiment on MNIST and the small
+// cnn on Fashion-MNIST (its batch normalisations, separate segments),
+// shortened and with smaller evaluation subsets to keep the test short.
 func TestThreadsAndWorkersGiveIdenticalRecords(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	common := []string{"run", "--epochs", "1", "--iterations", "20", "--seeds", "0,1", "--eval-size", "300", "--test-size", "1000", "--quiet"}
-	var dumps []string
-	for _, extra := range [][]string{
-		{"--threads", "1", "--workers", "1"},
-		{"--threads", "2", "--workers", "1"},
-		{"--workers", "2"},
+	for _, model := range [][]string{
+		{"--iterations", "20", "--eval-size", "300", "--test-size", "1000"},
+		{"--model", "cnn", "--benchmark", "split-fmnist", "--iterations", "6", "--batch-size", "32", "--replay-batch-size", "32", "--eval-size", "40", "--test-size", "100"},
 	} {
-		path := filepath.Join(dir, strings.Join(extra, "")+".db")
-		args := append(append(append([]string(nil), common...), extra...), "--db", path)
-		if _, stderr, code := cleval(t, args...); code != 0 {
-			t.Fatalf("%v: exit %d: %s", extra, code, stderr)
+		dir := t.TempDir()
+		common := append([]string{"run", "--epochs", "1", "--seeds", "0,1", "--quiet"}, model...)
+		var dumps []string
+		for _, extra := range [][]string{
+			{"--threads", "1", "--workers", "1"},
+			{"--threads", "2", "--workers", "1"},
+			{"--workers", "2"},
+		} {
+			path := filepath.Join(dir, strings.Join(extra, "")+".db")
+			args := append(append(append([]string(nil), common...), extra...), "--db", path)
+			if _, stderr, code := cleval(t, args...); code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, code, stderr)
+			}
+			dumps = append(dumps, dump(t, path))
 		}
-		dumps = append(dumps, dump(t, path))
-	}
-	if len(dumps[0]) < 10000 {
-		t.Fatalf("dump too short (%d bytes)", len(dumps[0]))
-	}
-	for i, name := range []string{"--threads 2", "--workers 2"} {
-		if dumps[i+1] != dumps[0] {
-			t.Errorf("%s stored different records or metrics than --threads 1", name)
+		if len(dumps[0]) < 10000 {
+			t.Fatalf("%v: dump too short (%d bytes)", model, len(dumps[0]))
+		}
+		for i, name := range []string{"--threads 2", "--workers 2"} {
+			if dumps[i+1] != dumps[0] {
+				t.Errorf("%v: %s stored different records or metrics than --threads 1", model, name)
+			}
 		}
 	}
 }
