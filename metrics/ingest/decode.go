@@ -78,30 +78,75 @@ func (d *decoder) name(src source, field string, v value) (string, error) {
 	return s, nil
 }
 
-// counts checks correct (or accuracy) against total and returns correct.
-func (d *decoder) counts(src source, correctF, accF, totalF string, correct, total int, acc float64, haveCorrect, haveAcc bool) (int, error) {
-	if haveAcc {
+// scores gathers the columns the evaluations and the matrix share: the
+// counts (correct or accuracy, and total) and the loss (mean or sum).
+type scores struct {
+	correct, total                                     int
+	acc, loss, lossSum                                 float64
+	haveCorrect, haveAcc, haveTotal, haveLoss, haveSum bool
+	fCorrect, fAcc                                     string // the columns' names in the file
+}
+
+func newScores() scores { return scores{fCorrect: "correct", fAcc: "accuracy"} }
+
+// column decodes v into s when c is one of the shared columns, and
+// reports whether it was.
+func (d *decoder) column(src source, f string, c col, v value, s *scores) (bool, error) {
+	var err error
+	switch c {
+	case colCorrect:
+		s.correct, err = d.count(src, f, v, 0)
+		s.haveCorrect, s.fCorrect = true, f
+	case colTotal:
+		s.total, err = d.count(src, f, v, 1)
+		s.haveTotal = true
+	case colAccuracy:
+		s.acc, err = d.finite(src, f, v)
+		s.haveAcc, s.fAcc = true, f
+	case colLoss:
+		s.loss, err = d.finite(src, f, v)
+		s.haveLoss = true
+	case colLossSum:
+		s.lossSum, err = d.finite(src, f, v)
+		s.haveSum = true
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// finish checks correct (or accuracy) against total and returns correct
+// and the loss sum (the mean loss times total when only the mean is
+// given).
+func (d *decoder) finish(src source, s *scores) (int, float64, error) {
+	if s.haveLoss && !s.haveSum {
+		s.lossSum = s.loss * float64(s.total)
+	}
+	correct, total, acc := s.correct, s.total, s.acc
+	correctF, accF := s.fCorrect, s.fAcc
+	haveCorrect := s.haveCorrect
+	if s.haveAcc {
 		if acc < 0 || acc > 1 {
 			hint := ""
 			if acc > 1 && acc <= 100 {
 				hint = " (accuracies are fractions: divide percentages by 100)"
 			}
-			return 0, d.rowErr(src, accF, "%v: must be in [0, 1]%s", acc, hint)
+			return 0, 0, d.rowErr(src, accF, "%v: must be in [0, 1]%s", acc, hint)
 		}
 		n := math.Round(acc * float64(total))
 		if !haveCorrect {
 			if math.Abs(acc*float64(total)-n) > 1e-6*math.Max(1, float64(total)) {
-				return 0, d.rowErr(src, accF, "%v × total %d = %v is not a whole number of samples: give correct, or accuracies with more digits", acc, total, acc*float64(total))
+				return 0, 0, d.rowErr(src, accF, "%v × total %d = %v is not a whole number of samples: give correct, or accuracies with more digits", acc, total, acc*float64(total))
 			}
 			correct = int(n)
 		} else if math.Abs(acc-float64(correct)/float64(total)) > 1e-9 {
-			return 0, d.rowErr(src, accF, "%v, but correct/total = %d/%d = %v", acc, correct, total, float64(correct)/float64(total))
+			return 0, 0, d.rowErr(src, accF, "%v, but correct/total = %d/%d = %v", acc, correct, total, float64(correct)/float64(total))
 		}
 	}
 	if correct > total {
-		return 0, d.rowErr(src, correctF, "%d > total %d", correct, total)
+		return 0, 0, d.rowErr(src, correctF, "%d > total %d", correct, total)
 	}
-	return correct, nil
+	return correct, s.lossSum, nil
 }
 
 // evalRow is one decoded row of the evaluations table.
@@ -113,12 +158,9 @@ type evalRow struct {
 func (d *decoder) evalRow(src source, fields []string, cols []col, out *evalRow) error {
 	*out = evalRow{run: d.run, EvalRecord: metrics.EvalRecord{Variant: metrics.VariantLive}}
 	var (
-		err                              error
-		acc, loss                        float64
-		haveCorrect, haveAcc, haveLoss   bool
-		haveLossSum, haveIter, haveTrain bool
-		haveEval, haveTotal              bool
-		fCorrect, fAcc, fTotal           = "correct", "accuracy", "total"
+		err                           error
+		haveIter, haveTrain, haveEval bool
+		sc                            = newScores()
 	)
 	for i, c := range cols {
 		v := src.value(i)
@@ -126,6 +168,12 @@ func (d *decoder) evalRow(src source, fields []string, cols []col, out *evalRow)
 		if v.k == kNull {
 			if c == colRun || c == colIteration || c == colTraining || c == colEval || c == colTotal {
 				return d.rowErr(src, f, "missing value")
+			}
+			continue
+		}
+		if ok, err := d.column(src, f, c, v, &sc); ok {
+			if err != nil {
+				return err
 			}
 			continue
 		}
@@ -144,21 +192,6 @@ func (d *decoder) evalRow(src source, fields []string, cols []col, out *evalRow)
 		case colEval:
 			out.Evaluated, err = d.expIndex(src, f, v, 1)
 			haveEval = true
-		case colCorrect:
-			out.Correct, err = d.count(src, f, v, 0)
-			haveCorrect, fCorrect = true, f
-		case colTotal:
-			out.Total, err = d.count(src, f, v, 1)
-			haveTotal, fTotal = true, f
-		case colAccuracy:
-			acc, err = d.finite(src, f, v)
-			haveAcc, fAcc = true, f
-		case colLoss:
-			loss, err = d.finite(src, f, v)
-			haveLoss = true
-		case colLossSum:
-			out.LossSum, err = d.finite(src, f, v)
-			haveLossSum = true
 		case colSubset:
 			var s string
 			s, err = d.name(src, f, v)
@@ -173,18 +206,14 @@ func (d *decoder) evalRow(src source, fields []string, cols []col, out *evalRow)
 	for _, need := range []struct {
 		ok   bool
 		name string
-	}{{haveIter, "iteration"}, {haveTrain, "training_exp"}, {haveEval, "eval_exp"}, {haveTotal, "total"}, {haveCorrect || haveAcc, "correct or accuracy"}} {
+	}{{haveIter, "iteration"}, {haveTrain, "training_exp"}, {haveEval, "eval_exp"}, {sc.haveTotal, "total"}, {sc.haveCorrect || sc.haveAcc, "correct or accuracy"}} {
 		if !need.ok {
 			return inputErr(d.file, src.pos(), need.name, "missing (table evaluations needs %s)", strings.Join(requiredNames(TableEvaluations), ", "))
 		}
 	}
-	if out.Correct, err = d.counts(src, fCorrect, fAcc, fTotal, out.Correct, out.Total, acc, haveCorrect, haveAcc); err != nil {
-		return err
-	}
-	if haveLoss && !haveLossSum {
-		out.LossSum = loss * float64(out.Total)
-	}
-	return nil
+	out.Total = sc.total
+	out.Correct, out.LossSum, err = d.finish(src, &sc)
+	return err
 }
 
 func (d *decoder) subset(src source, f, s string) (metrics.Subset, error) {
@@ -204,11 +233,9 @@ type matrixRow struct {
 func (d *decoder) matrixRow(src source, fields []string, cols []col, out *matrixRow) error {
 	*out = matrixRow{run: d.run, MatrixRecord: metrics.MatrixRecord{Variant: metrics.VariantLive}}
 	var (
-		err                                   error
-		acc, loss                             float64
-		haveCorrect, haveAcc, haveLoss        bool
-		haveLossSum, haveRow, haveCol, haveTo bool
-		fCorrect, fAcc, fTotal                = "correct", "accuracy", "total"
+		err              error
+		haveRow, haveCol bool
+		sc               = newScores()
 	)
 	for i, c := range cols {
 		v := src.value(i)
@@ -216,6 +243,12 @@ func (d *decoder) matrixRow(src source, fields []string, cols []col, out *matrix
 		if v.k == kNull {
 			if c == colRun || c == colRow || c == colCol || c == colTotal {
 				return d.rowErr(src, f, "missing value")
+			}
+			continue
+		}
+		if ok, err := d.column(src, f, c, v, &sc); ok {
+			if err != nil {
+				return err
 			}
 			continue
 		}
@@ -230,21 +263,6 @@ func (d *decoder) matrixRow(src source, fields []string, cols []col, out *matrix
 		case colCol:
 			out.Col, err = d.expIndex(src, f, v, 1)
 			haveCol = true
-		case colCorrect:
-			out.Correct, err = d.count(src, f, v, 0)
-			haveCorrect, fCorrect = true, f
-		case colTotal:
-			out.Total, err = d.count(src, f, v, 1)
-			haveTo, fTotal = true, f
-		case colAccuracy:
-			acc, err = d.finite(src, f, v)
-			haveAcc, fAcc = true, f
-		case colLoss:
-			loss, err = d.finite(src, f, v)
-			haveLoss = true
-		case colLossSum:
-			out.LossSum, err = d.finite(src, f, v)
-			haveLossSum = true
 		}
 		if err != nil {
 			return err
@@ -253,18 +271,14 @@ func (d *decoder) matrixRow(src source, fields []string, cols []col, out *matrix
 	for _, need := range []struct {
 		ok   bool
 		name string
-	}{{haveRow, "row_exp"}, {haveCol, "col_exp"}, {haveTo, "total"}, {haveCorrect || haveAcc, "correct or accuracy"}} {
+	}{{haveRow, "row_exp"}, {haveCol, "col_exp"}, {sc.haveTotal, "total"}, {sc.haveCorrect || sc.haveAcc, "correct or accuracy"}} {
 		if !need.ok {
 			return inputErr(d.file, src.pos(), need.name, "missing (table accuracy_matrix needs %s)", strings.Join(requiredNames(TableMatrix), ", "))
 		}
 	}
-	if out.Correct, err = d.counts(src, fCorrect, fAcc, fTotal, out.Correct, out.Total, acc, haveCorrect, haveAcc); err != nil {
-		return err
-	}
-	if haveLoss && !haveLossSum {
-		out.LossSum = loss * float64(out.Total)
-	}
-	return nil
+	out.Total = sc.total
+	out.Correct, out.LossSum, err = d.finish(src, &sc)
+	return err
 }
 
 // expRow is one decoded row of the experiences table.
