@@ -83,8 +83,19 @@ func PlaNetWidth(nf, inC, classes int) (int, error) {
 	spec := Spec{Input: Shape{C: inC, H: 1, W: 1}, Classes: classes}
 	budget := staSpec(spec, nf).params()
 	count := func(w int) int { return plaSpec(spec, w).params() }
-	if count(1) > budget {
+	w, ok := LargestWidth(count, budget)
+	if !ok {
 		return 0, fmt.Errorf("nn: model resnet18r-pla: no width fits the %d parameters of resnet18r-sta with nf %d (width 1 has %d): use a larger nf", budget, nf, count(1))
+	}
+	return w, nil
+}
+
+// LargestWidth returns the largest width w >= 1 with count(w) <= budget,
+// for a parameter count that grows with the width, and false when even
+// count(1) exceeds the budget.
+func LargestWidth(count func(w int) int, budget int) (int, bool) {
+	if count(1) > budget {
+		return 0, false
 	}
 	lo, hi := 1, 2
 	for count(hi) <= budget {
@@ -98,7 +109,7 @@ func PlaNetWidth(nf, inC, classes int) (int, error) {
 			hi = mid
 		}
 	}
-	return lo, nil
+	return lo, true
 }
 
 // params returns the number of parameters of the network ns describes

@@ -445,3 +445,19 @@ func TestConvNetFeatureGradPasses(t *testing.T) {
 		}
 	}
 }
+
+// TestLargestWidth: the largest width within the budget, by brute force
+// over quadratic counts, and none when width 1 is already over it.
+func TestLargestWidth(t *testing.T) {
+	for _, budget := range []int{4, 5, 6, 17, 100, 101, 12345} {
+		count := func(w int) int { return 3*w*w + 2*w }
+		want := 0
+		for w := 1; count(w) <= budget; w++ {
+			want = w
+		}
+		got, ok := LargestWidth(count, budget)
+		if ok != (want > 0) || got != want {
+			t.Errorf("budget %d: %d, %v; want %d, %v", budget, got, ok, want, want > 0)
+		}
+	}
+}

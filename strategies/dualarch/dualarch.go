@@ -164,22 +164,7 @@ func PlasticWidth(in, out, depth, budget int) (int, bool) {
 		}
 		return MLPParams(append(sizes, out))
 	}
-	if count(1) > budget {
-		return 0, false
-	}
-	lo, hi := 1, 1
-	for count(hi) <= budget {
-		lo, hi = hi, 2*hi
-	}
-	for hi-lo > 1 { // count(lo) <= budget < count(hi)
-		mid := (lo + hi) / 2
-		if count(mid) <= budget {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo, true
+	return nn.LargestWidth(count, budget)
 }
 
 // StaNet and PlaNet are the architectures of Dual-Arch's pair on the
