@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cleval/cleval/strategies/internal/distill"
+
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/strategies/internal/runopt"
@@ -467,8 +469,8 @@ func KD(z, t []float32, n, C int, T float64, set, mask []bool, masks [][]bool, r
 				rowSet[c] = rowSet[c] && m[c]
 			}
 		}
-		tempered(z[r*C:(r+1)*C], rowSet, T, p)
-		tempered(t[r*C:(r+1)*C], rowSet, T, q)
+		distill.Tempered(z[r*C:(r+1)*C], rowSet, T, p)
+		distill.Tempered(t[r*C:(r+1)*C], rowSet, T, q)
 		g := dz[r*C : (r+1)*C]
 		for c, in := range rowSet {
 			if !in {
@@ -481,31 +483,6 @@ func KD(z, t []float32, n, C int, T float64, set, mask []bool, masks [][]bool, r
 		}
 	}
 	return sum
-}
-
-// tempered writes softmax(z/T) over the classes of set into p (0
-// elsewhere).
-func tempered(z []float32, set []bool, T float64, p []float64) {
-	best := math.Inf(-1)
-	for c, v := range z {
-		if set[c] {
-			best = max(best, float64(v)/T)
-		}
-	}
-	sum := 0.0
-	for c, v := range z {
-		p[c] = 0
-		if set[c] {
-			p[c] = math.Exp(float64(v)/T - best)
-			sum += p[c]
-		}
-	}
-	if sum == 0 {
-		return
-	}
-	for c := range p {
-		p[c] /= sum
-	}
 }
 
 // Variants implements strategies.VariantProvider: the wrapped strategy's

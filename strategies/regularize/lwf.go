@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cleval/cleval/strategies/internal/distill"
+
 	"github.com/cleval/cleval/nn"
 	"github.com/cleval/cleval/strategies"
 	"github.com/cleval/cleval/streams"
@@ -185,8 +187,8 @@ func (s *LwF) HookLogits(ctx *strategies.Context, u *strategies.Update, i int, l
 		z, zo := logits[r*C:(r+1)*C], old[r*C:(r+1)*C]
 		dz := dlogits[r*C : (r+1)*C]
 		for _, set := range s.sets {
-			tempered(z, set, T, s.p)
-			tempered(zo, set, T, s.q)
+			distill.Tempered(z, set, T, s.p)
+			distill.Tempered(zo, set, T, s.q)
 			for c, inSet := range set {
 				if !inSet {
 					continue
@@ -199,30 +201,4 @@ func (s *LwF) HookLogits(ctx *strategies.Context, u *strategies.Update, i int, l
 		}
 	}
 	return k * kl
-}
-
-// tempered writes softmax(z/T) over the classes of set into p (0
-// elsewhere).
-func tempered(z []float32, set []bool, T float64, p []float64) {
-	best := math.Inf(-1)
-	for c, v := range z {
-		if set[c] {
-			best = max(best, float64(v)/T)
-		}
-	}
-	sum := 0.0
-	for c, v := range z {
-		if !set[c] {
-			p[c] = 0
-			continue
-		}
-		p[c] = math.Exp(float64(v)/T - best)
-		sum += p[c]
-	}
-	if sum == 0 {
-		return
-	}
-	for c := range p {
-		p[c] /= sum
-	}
 }
