@@ -44,6 +44,9 @@ var edgeShapes = []shape{
 	{n: 17, cin: 5, cout: 6, k: 3, stride: 1, pad: 1, h: 14, w: 14, inPad: 1, outPad: 1, extra: 2},
 	{n: 3, cin: 7, cout: 9, k: 3, stride: 1, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1, extra: 1},
 	{n: 3, cin: 7, cout: 9, k: 3, stride: 2, pad: 1, h: 7, w: 7, inPad: 1, outPad: 1, extra: 1},
+	// Wide on 28×28 (ResNet-18's full width): a block of 48 channels
+	// holds 691 200 values, so 4096 blocks would pass 2³¹.
+	{n: 2, cin: 48, cout: 64, k: 3, stride: 1, pad: 1, h: 28, w: 28, inPad: 1, outPad: 1},
 }
 
 func kernelSets() []*kernelSet {

@@ -95,7 +95,9 @@ func newLayer(cin, cout, k, stride, pad int, in, out Tensor, ks *kernelSet) (*La
 	}
 	l := &Layer{Cin: cin, Cout: cout, K: k, Stride: stride, Pad: pad, In: in, Out: out, ks: ks}
 	l.kdim = cin * k * k
-	if int64(max(in.Len(1), out.Len(1)))*int64(maxBlocks) > math.MaxInt32 {
+	// The kernels' int32 offsets reach within one block; they step from
+	// block to block with 64-bit strides.
+	if int64(max(in.Len(1), out.Len(1))) > math.MaxInt32 {
 		return nil, fmt.Errorf("conv: tensors %v and %v too large", in, out)
 	}
 	for ci := range cin {
@@ -138,7 +140,7 @@ func (l *Layer) SetWinograd(on bool) {
 // Winograd reports whether the layer computes by Winograd F(4×4, 3×3).
 func (l *Layer) Winograd() bool { return l.wf != nil }
 
-// maxBlocks bounds the blocks of one pass, so that offsets fit in int32.
+// maxBlocks bounds the blocks of one pass (65 536 samples).
 const maxBlocks = 1 << 12
 
 // OutSize is the output size of a convolution along one dimension:
