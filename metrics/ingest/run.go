@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cleval/cleval/metrics/store"
@@ -151,18 +152,6 @@ type shape struct {
 	cols   []col
 }
 
-func sameFields(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // read is pass one over file i: every row is decoded, checked and
 // written.
 func (ing *ingester) read(i int) error {
@@ -176,7 +165,7 @@ func (ing *ingester) read(i int) error {
 	shapes := map[Table]*shape{}
 	colsOf := func(t Table, fields []string, where position) ([]col, error) {
 		s := shapes[t]
-		if s != nil && sameFields(s.fields, fields) {
+		if s != nil && slices.Equal(s.fields, fields) {
 			return s.cols, nil
 		}
 		if err := ing.r.checkColumns(t, fields, f.Path, where); err != nil {

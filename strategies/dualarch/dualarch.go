@@ -197,7 +197,7 @@ func (s *DualArch) CheckModel(spec nn.Spec) error {
 		if err != nil {
 			return err
 		}
-		if _, err := nn.New(pl, nil); err != nil {
+		if _, err := nn.Check(pl); err != nil {
 			return fmt.Errorf("dualarch: plastic learner: %s", strings.TrimPrefix(err.Error(), "nn: "))
 		}
 	}
